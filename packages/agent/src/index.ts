@@ -1,2 +1,2 @@
-// Join and session, task executor, status reports, node-local state. Nothing is exported yet: this package is built by a later issue.
-export {};
+// @shoal/agent: what runs on every node. For now, the node's identity on its host.
+export { loadOrCreateNodeIdentity, type NodeIdentity, newNodeId } from './node-identity.js';

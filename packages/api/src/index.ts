@@ -1,0 +1,21 @@
+// @shoal/api: the generated API (as the `pb` namespace), typed errors and their gRPC edge.
+
+export {
+  type ErrorCode,
+  grpcStatusOf,
+  isErrorCode,
+  isUserErrorCode,
+  SYSTEM_ERROR_CODES,
+  type SystemErrorCode,
+  USER_ERROR_CODES,
+  type UserErrorCode,
+} from './error-codes.js';
+export { ShoalError } from './errors.js';
+export {
+  ERROR_CODE_TRAILER,
+  fromServiceError,
+  isServiceError,
+  toServiceError,
+} from './grpc-errors.js';
+export * as pb from './pb.js';
+export { isRetryableStatus, RETRYABLE_STATUS_CODES } from './retry.js';

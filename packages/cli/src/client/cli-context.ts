@@ -1,0 +1,41 @@
+// What every command of the shoal CLI is handed: where to write, which daemon to ask.
+import type { pb } from '@shoal/api';
+import type { Command } from 'commander';
+import { type DaemonAddress, parseDaemonAddress } from '../parse.js';
+
+/** The Local API calls the CLI makes; a LocalClient in production, a fake in tests. */
+export interface LocalApiClient {
+  version(): Promise<pb.VersionResponse>;
+  info(): Promise<pb.InfoResponse>;
+  close(): void;
+}
+
+/** The CLI's edges, injected so the program can be driven in tests. */
+export interface CliIo {
+  readonly out: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly connect: (address: DaemonAddress) => Promise<LocalApiClient>;
+}
+
+/** Default daemon address when neither `--host` nor `SHOAL_HOST` is set. */
+export const DEFAULT_HOST = 'unix:///run/shoal/shoal.sock';
+
+/** The daemon a command talks to: `--host`, else `SHOAL_HOST`, else the default socket. */
+export function daemonAddress(command: Command, io: CliIo): DaemonAddress {
+  const host = command.optsWithGlobals<{ host?: string }>().host;
+  return parseDaemonAddress(host ?? io.env.SHOAL_HOST ?? DEFAULT_HOST);
+}
+
+/** Connects to the command's daemon, runs `use`, and closes the connection. */
+export async function withDaemon<T>(
+  command: Command,
+  io: CliIo,
+  use: (client: LocalApiClient) => Promise<T>,
+): Promise<T> {
+  const client = await io.connect(daemonAddress(command, io));
+  try {
+    return await use(client);
+  } finally {
+    client.close();
+  }
+}

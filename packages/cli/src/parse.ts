@@ -1,0 +1,77 @@
+// Parsers for the values users type on command lines: sizes, counts, daemon addresses.
+// Each throws a RangeError or TypeError whose message names the flag and the value.
+
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1024 ** 4,
+};
+
+/**
+ * A memory size as Docker reads it: a number with an optional unit b, k, m, g or t
+ * (binary multiples).
+ *
+ * @example parseBytes('512m', '--capacity-memory') // 536870912
+ */
+export function parseBytes(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) {
+    throw new TypeError(`Invalid ${flag} "${text}": want a size such as 536870912, 512m or 2g`);
+  }
+  const bytes = Math.round(Number(match[1]) * unit);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw new RangeError(`Invalid ${flag} "${text}": must be more than 0 bytes`);
+  }
+  return bytes;
+}
+
+/**
+ * A positive number of CPUs, fractions allowed, as nano-CPUs (1e9 per CPU).
+ *
+ * @example parseNanoCpus('1.5', '--capacity-cpus') // 1500000000
+ */
+export function parseNanoCpus(text: string, flag: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value)) {
+    throw new TypeError(`Invalid ${flag} "${text}": want a number of CPUs such as 2 or 0.5`);
+  }
+  if (value <= 0 || value > 4096) {
+    throw new RangeError(`Invalid ${flag} "${text}": must be more than 0 and at most 4096`);
+  }
+  return Math.round(value * 1e9);
+}
+
+/** A daemon address in the form the `--host` flag and `SHOAL_HOST` take. */
+export interface DaemonAddress {
+  readonly url: string;
+  readonly socketPath: string;
+}
+
+/**
+ * Reads `--host`/`SHOAL_HOST`: `unix:///absolute/path`. TCP is not offered because the
+ * Local API trusts whoever can open the socket, which only file permissions restrict.
+ *
+ * @example parseDaemonAddress('unix:///run/shoal/shoal.sock').socketPath // '/run/shoal/shoal.sock'
+ */
+export function parseDaemonAddress(text: string): DaemonAddress {
+  const match = /^unix:\/\/(\/.+)$/.exec(text);
+  if (!match) {
+    throw new TypeError(`Invalid daemon address "${text}": want unix:///path/to/shoal.sock`);
+  }
+  const socketPath = match[1]!;
+  // sockaddr_un holds 108 bytes including the terminating NUL.
+  if (Buffer.byteLength(socketPath) > 107) {
+    throw new RangeError(
+      `Invalid daemon address "${text}": the socket path is longer than 107 bytes`,
+    );
+  }
+  return { url: `unix://${socketPath}`, socketPath };
+}
