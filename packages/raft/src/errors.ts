@@ -1,126 +1,181 @@
-// Typed errors of @shoal/raft. Each carries a stable `code` from RAFT_ERROR_CODES; the
-// codes are API: never renumber or reuse one.
-import type { RaftId } from './core/types.js';
+// Errors of the Raft package. One catalog of stable codes; every class is branded with
+// Symbol.for so `instanceof` works across two loaded copies of the package.
 
-/** Every code a @shoal/raft error can carry. */
-export const RAFT_ERROR_CODES = {
-  /** A proposal or read reached a member that is not the leader. */
-  SHOAL_RAFT_NOT_LEADER: 'SHOAL_RAFT_NOT_LEADER',
-  /** The log was asked for entries a snapshot already replaced. */
-  SHOAL_RAFT_COMPACTED: 'SHOAL_RAFT_COMPACTED',
-  /** The log was asked for entries it does not have yet. */
-  SHOAL_RAFT_UNAVAILABLE: 'SHOAL_RAFT_UNAVAILABLE',
-  /** A WAL segment or snapshot file failed verification somewhere a crash cannot explain. */
-  SHOAL_RAFT_CORRUPT_LOG: 'SHOAL_RAFT_CORRUPT_LOG',
-  /** The node or its storage was stopped while the call was pending. */
-  SHOAL_RAFT_STOPPED: 'SHOAL_RAFT_STOPPED',
-  /** A proposal was lost (leader change, log overwritten) before it committed. */
-  SHOAL_RAFT_PROPOSAL_DROPPED: 'SHOAL_RAFT_PROPOSAL_DROPPED',
+/** Stable error codes of `@shoal/raft`, split into user-facing and system codes. */
+export const RaftErrorCode = {
+  /** User: the request needs the leader and this member is not it. */
+  NotLeader: 'SHOAL_RAFT_NOT_LEADER',
+  /** User: the leader refused a proposal (transfer in progress, too much uncommitted data, pending change). */
+  ProposalDropped: 'SHOAL_RAFT_PROPOSAL_DROPPED',
+  /** System: the requested log index was compacted into a snapshot. */
+  Compacted: 'SHOAL_RAFT_COMPACTED',
+  /** System: the requested log index is not in the log (yet). */
+  Unavailable: 'SHOAL_RAFT_UNAVAILABLE',
+  /** System: a snapshot older than the current one was offered to storage. */
+  SnapshotOutOfDate: 'SHOAL_RAFT_SNAPSHOT_OUT_OF_DATE',
+  /** System: a WAL or snapshot file is damaged somewhere a crash cannot explain. */
+  CorruptLog: 'SHOAL_RAFT_CORRUPT_LOG',
+  /** System: the node or its storage stopped (or failed) while the call was pending. */
+  Stopped: 'SHOAL_RAFT_STOPPED',
 } as const;
 
-export type RaftErrorCode = keyof typeof RAFT_ERROR_CODES;
+export type RaftErrorCode = (typeof RaftErrorCode)[keyof typeof RaftErrorCode];
 
-const RAFT_ERROR_BRAND = Symbol.for('shoal.raft.error');
+const BRAND = Symbol.for('shoal.raft.RaftError');
 
-/** Base of the package's errors: `instanceof` survives two loaded copies (STYLE 12). */
+/** Base class of every error `@shoal/raft` throws on purpose. */
 export class RaftError extends Error {
-  override name = 'RaftError';
   readonly code: RaftErrorCode;
 
   constructor(code: RaftErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
+    this.name = 'RaftError';
     this.code = code;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (this !== RaftError) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return typeof value === 'object' && value !== null && RAFT_ERROR_BRAND in value;
+    return typeof value === 'object' && value !== null && BRAND in value;
   }
 
-  get [RAFT_ERROR_BRAND](): true {
+  get [BRAND](): true {
     return true;
   }
 }
 
+function brandCheck(value: unknown, code: RaftErrorCode): boolean {
+  return value instanceof RaftError && value.code === code;
+}
+
 /**
- * A request reached a follower or candidate; `leaderId` is the known leader (0 if none).
+ * The member is not the leader. `leaderId` is the leader it knows of, or 0 when none,
+ * so callers can answer "not leader, leader is X" or retry later.
  *
  * @example
- * if (err instanceof NotLeaderError && err.leaderId !== 0) retryAt(err.leaderId);
+ * try { node.propose(data); } catch (err) {
+ *   if (err instanceof NotLeaderError && err.leaderId !== 0) redirect(err.leaderId);
+ * }
  */
 export class NotLeaderError extends RaftError {
-  override name = 'NotLeaderError';
-  readonly leaderId: RaftId;
+  readonly leaderId: number;
 
-  constructor(leaderId: RaftId, options?: { cause?: unknown }) {
+  constructor(leaderId: number, options?: { cause?: unknown }) {
     super(
-      'SHOAL_RAFT_NOT_LEADER',
+      RaftErrorCode.NotLeader,
       leaderId === 0
-        ? 'Propose: this member is not the leader: no leader is known, retry later'
-        : `Propose: this member is not the leader: leader is member ${leaderId}`,
+        ? 'Propose failed: this member is not the leader and no leader is known'
+        : `Propose failed: this member is not the leader: leader is ${leaderId}`,
       options,
     );
+    this.name = 'NotLeaderError';
     this.leaderId = leaderId;
   }
-}
 
-/** The log below `firstIndex` was compacted into a snapshot. */
-export class CompactedError extends RaftError {
-  override name = 'CompactedError';
-  constructor(
-    readonly index: number,
-    readonly firstIndex: number,
-  ) {
-    super('SHOAL_RAFT_COMPACTED', `Read log: index ${index} is compacted: first index is ${firstIndex}`);
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return brandCheck(value, RaftErrorCode.NotLeader);
   }
 }
 
-/** The log does not reach `index` yet. */
+/** The leader refused a proposal; `reason` says why (stable, for logs and tests). */
+export class ProposalDroppedError extends RaftError {
+  readonly reason: string;
+
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(RaftErrorCode.ProposalDropped, `Propose failed: proposal dropped: ${reason}`, options);
+    this.name = 'ProposalDroppedError';
+    this.reason = reason;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return brandCheck(value, RaftErrorCode.ProposalDropped);
+  }
+}
+
+/** Thrown by {@link LogStorage} for an index at or below the snapshot (compacted away). */
+export class CompactedError extends RaftError {
+  readonly index: number;
+
+  constructor(index: number, firstIndex: number) {
+    super(
+      RaftErrorCode.Compacted,
+      `Read log failed: index ${index} is compacted: first index is ${firstIndex}`,
+    );
+    this.name = 'CompactedError';
+    this.index = index;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return brandCheck(value, RaftErrorCode.Compacted);
+  }
+}
+
+/** Thrown by {@link LogStorage} for an index beyond the last entry. */
 export class UnavailableError extends RaftError {
-  override name = 'UnavailableError';
-  constructor(
-    readonly index: number,
-    readonly lastIndex: number,
-  ) {
-    super('SHOAL_RAFT_UNAVAILABLE', `Read log: index ${index} is unavailable: last index is ${lastIndex}`);
+  readonly index: number;
+
+  constructor(index: number, lastIndex: number) {
+    super(
+      RaftErrorCode.Unavailable,
+      `Read log failed: index ${index} is unavailable: last index is ${lastIndex}`,
+    );
+    this.name = 'UnavailableError';
+    this.index = index;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return brandCheck(value, RaftErrorCode.Unavailable);
+  }
+}
+
+/** A snapshot older than the one storage holds was offered (a harmless race). */
+export class SnapshotOutOfDateError extends RaftError {
+  constructor(index: number, currentIndex: number) {
+    super(
+      RaftErrorCode.SnapshotOutOfDate,
+      `Apply snapshot failed: snapshot index ${index} is out of date: storage holds ${currentIndex}`,
+    );
+    this.name = 'SnapshotOutOfDateError';
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return brandCheck(value, RaftErrorCode.SnapshotOutOfDate);
   }
 }
 
 /**
- * A WAL or snapshot file is damaged somewhere other than a torn last write. Recovery is
- * an operator's decision (restore the member from a peer), so we never repair it.
+ * A WAL segment or snapshot file failed verification somewhere other than a torn last
+ * write. Never repaired automatically: the operator restores the member from a peer.
  */
 export class CorruptLogError extends RaftError {
-  override name = 'CorruptLogError';
   readonly file: string;
   readonly offset: number;
 
-  constructor(args: { file: string; offset: number; reason: string }, options?: { cause?: unknown }) {
+  constructor(
+    args: { file: string; offset: number; reason: string },
+    options?: { cause?: unknown },
+  ) {
     super(
-      'SHOAL_RAFT_CORRUPT_LOG',
-      `Open raft log: corrupt record in "${args.file}" at offset ${args.offset}: ${args.reason}; restore this member's data from a healthy member`,
+      RaftErrorCode.CorruptLog,
+      `Open raft log failed: corrupt record in "${args.file}" at offset ${args.offset}: ${args.reason}: restore this member's data from a healthy member`,
       options,
     );
+    this.name = 'CorruptLogError';
     this.file = args.file;
     this.offset = args.offset;
   }
-}
 
-/** The node or storage was stopped (or failed) while the call was pending. */
-export class RaftStoppedError extends RaftError {
-  override name = 'RaftStoppedError';
-  constructor(reason: string, options?: { cause?: unknown }) {
-    super('SHOAL_RAFT_STOPPED', `Raft call failed: the node is stopped: ${reason}`, options);
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return brandCheck(value, RaftErrorCode.CorruptLog);
   }
 }
 
-/** A proposal was appended but lost before commit (a new leader overwrote it). */
-export class ProposalDroppedError extends RaftError {
-  override name = 'ProposalDroppedError';
-  constructor(readonly index: number) {
-    super(
-      'SHOAL_RAFT_PROPOSAL_DROPPED',
-      `Propose: entry ${index} was overwritten by a new leader before it committed: retry`,
-    );
+/** The node or its storage was stopped, or a write failed, while the call was pending. */
+export class RaftStoppedError extends RaftError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(RaftErrorCode.Stopped, `Raft call failed: the node is stopped: ${reason}`, options);
+    this.name = 'RaftStoppedError';
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return brandCheck(value, RaftErrorCode.Stopped);
   }
 }
