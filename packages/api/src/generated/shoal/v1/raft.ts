@@ -95,6 +95,10 @@ export interface RaftMessage {
   rejectHint: number;
   context: Buffer;
   hintTerm: number;
+  /** Vote and pre-vote sent by a leadership transfer: may disrupt a leader's lease. */
+  force: boolean;
+  /** Transfer-leader request: the member that should become leader. */
+  target: number;
 }
 
 export interface RaftBatch {
@@ -506,6 +510,8 @@ function createBaseRaftMessage(): RaftMessage {
     rejectHint: 0,
     context: Buffer.alloc(0),
     hintTerm: 0,
+    force: false,
+    target: 0,
   };
 }
 
@@ -549,6 +555,12 @@ export const RaftMessage: MessageFns<RaftMessage> = {
     }
     if (message.hintTerm !== 0) {
       writer.uint32(104).uint64(message.hintTerm);
+    }
+    if (message.force !== false) {
+      writer.uint32(112).bool(message.force);
+    }
+    if (message.target !== 0) {
+      writer.uint32(120).uint64(message.target);
     }
     return writer;
   },
@@ -670,6 +682,22 @@ export const RaftMessage: MessageFns<RaftMessage> = {
             message.hintTerm = longToNumber(reader.uint64());
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.target = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -709,6 +737,8 @@ export const RaftMessage: MessageFns<RaftMessage> = {
         : isSet(object.hint_term)
         ? globalThis.Number(object.hint_term)
         : 0,
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+      target: isSet(object.target) ? globalThis.Number(object.target) : 0,
     };
   },
 
@@ -753,6 +783,12 @@ export const RaftMessage: MessageFns<RaftMessage> = {
     if (message.hintTerm !== 0) {
       obj.hintTerm = Math.round(message.hintTerm);
     }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    if (message.target !== 0) {
+      obj.target = Math.round(message.target);
+    }
     return obj;
   },
 
@@ -776,6 +812,8 @@ export const RaftMessage: MessageFns<RaftMessage> = {
     message.rejectHint = object.rejectHint ?? 0;
     message.context = object.context ?? Buffer.alloc(0);
     message.hintTerm = object.hintTerm ?? 0;
+    message.force = object.force ?? false;
+    message.target = object.target ?? 0;
     return message;
   },
 };
