@@ -1,0 +1,38 @@
+// @shoal/raft: the Raft core (pure state machine), its storage and transport.
+
+export { decodeConfChange, encodeConfChange } from './core/conf-change.js';
+export { MemoryStorage } from './core/memory-storage.js';
+export type { CompiledRawNodeOptions, RawNodeOptions } from './core/options.js';
+export type { ProgressState } from './core/progress.js';
+export { entriesBytes } from './core/raft-log.js';
+export type { ProgressStatus, RaftStatus } from './core/raw-node.js';
+export { RawNode } from './core/raw-node.js';
+export { SeededRng } from './core/rng.js';
+export type {
+  ConfChange,
+  ConfState,
+  Entry,
+  EntryType,
+  HardState,
+  LogStorage,
+  Message,
+  MessageType,
+  RaftId,
+  ReadState,
+  Ready,
+  Rng,
+  Role,
+  Snapshot,
+  SnapshotMeta,
+  SoftState,
+} from './core/types.js';
+export { NO_MEMBER } from './core/types.js';
+export {
+  CompactedError,
+  NotLeaderError,
+  ProposalDroppedError,
+  RaftError,
+  RaftErrorCode,
+  SnapshotOutOfDateError,
+  UnavailableError,
+} from './errors.js';
