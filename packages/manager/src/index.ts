@@ -1,2 +1,11 @@
-// Replicated store, CA, control API, allocator, orchestrators, scheduler, dispatcher. Nothing is exported yet: this package is built by a later issue.
-export {};
+// @shoal/manager: the replicated store, the CA, the control API, the allocator, the
+// orchestrators, the scheduler and the dispatcher.
+export { type ApplyResult, MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
+export { StoreTx } from './store/store-batch.js';
+export {
+  StoreConflictError,
+  WatchCompactedError,
+  WatchOverflowError,
+} from './store/store-errors.js';
+export type { EventFilter, StoreEvent } from './store/store-watch.js';
+export { type StoredObject, TABLES, type TableName, type TableObjects } from './store/tables.js';

@@ -1,0 +1,247 @@
+import { pb } from '@shoal/api';
+import { describe, expect, it } from 'vitest';
+import { MemoryStore } from './memory-store.js';
+import { StoreTx } from './store-batch.js';
+import { StoreConflictError, WatchCompactedError, WatchOverflowError } from './store-errors.js';
+import type { StoreEvent } from './store-watch.js';
+
+function service(id: string, name: string, version = 0): pb.Service {
+  return pb.Service.fromPartial({ id, meta: { version }, spec: { annotations: { name } } });
+}
+
+function node(id: string, hostname: string): pb.Node {
+  return pb.Node.fromPartial({ id, description: { hostname } });
+}
+
+/** Applies a transaction the way a Raft entry would: encoded, decoded, at `index`. */
+function commit(
+  store: MemoryStore,
+  index: number,
+  build: (tx: StoreTx) => void,
+  proposalId = `p${index}`,
+) {
+  const tx = new StoreTx(store);
+  build(tx);
+  const wire = pb.StoreBatch.encode(tx.toBatch(proposalId)).finish();
+  return store.apply(index, pb.StoreBatch.decode(wire));
+}
+
+async function take(iterator: AsyncIterator<StoreEvent>, count: number): Promise<StoreEvent[]> {
+  const events: StoreEvent[] = [];
+  for (let i = 0; i < count; i++) {
+    const next = await iterator.next();
+    if (next.done) break;
+    events.push(next.value);
+  }
+  return events;
+}
+
+describe('MemoryStore', () => {
+  it('MemoryStore: stamps written objects with the Raft index as their version', () => {
+    const store = new MemoryStore();
+    expect(commit(store, 3, (tx) => tx.create('services', service('s1', 'web')))).toMatchObject({
+      ok: true,
+      version: 3,
+    });
+    expect(store.version).toBe(3);
+    expect(store.get('services', 's1')?.meta?.version).toBe(3);
+  });
+
+  it('MemoryStore: refuses an update read at an old version and changes nothing', () => {
+    const store = new MemoryStore();
+    commit(store, 1, (tx) => tx.create('services', service('s1', 'web')));
+    commit(store, 2, (tx) =>
+      tx.update('services', {
+        ...store.get('services', 's1')!,
+        spec: { annotations: { name: 'web', labels: { a: '1' } } },
+      }),
+    );
+    const stale = commit(store, 3, (tx) => {
+      tx.create('nodes', node('n1', 'lab-m1'));
+      tx.update('services', service('s1', 'web', 1));
+    });
+    expect(stale.ok).toBe(false);
+    expect(!stale.ok && stale.error).toBeInstanceOf(StoreConflictError);
+    expect(!stale.ok && stale.error.message).toBe(
+      'Update service "s1": update out of sequence: read at version 1, stored version is 2',
+    );
+    expect(store.get('nodes', 'n1')).toBeUndefined();
+    expect(store.get('services', 's1')?.spec?.annotations?.labels).toEqual({ a: '1' });
+    expect(store.version).toBe(3);
+  });
+
+  const conflicts: {
+    name: string;
+    setup: (tx: StoreTx) => void;
+    batch: (tx: StoreTx) => void;
+    error: string;
+  }[] = [
+    {
+      name: 'a create of an existing ID',
+      setup: (tx) => tx.create('services', service('s1', 'a')),
+      batch: (tx) => tx.create('services', service('s1', 'b')),
+      error: 'Create service: ID "s1" already exists',
+    },
+    {
+      name: 'an update of a missing object',
+      setup: () => {},
+      batch: (tx) => tx.update('tasks', pb.Task.fromPartial({ id: 't9' })),
+      error: 'Update task: no such task: "t9"',
+    },
+    {
+      name: 'a delete of a missing object',
+      setup: () => {},
+      batch: (tx) => tx.delete('networks', pb.Network.fromPartial({ id: 'x' })),
+      error: 'Delete network: no such network: "x"',
+    },
+    {
+      name: 'a taken service name',
+      setup: (tx) => tx.create('services', service('s1', 'web')),
+      batch: (tx) => tx.create('services', service('s2', 'web')),
+      error: 'Create service: name "web" is already in use by service "s1"',
+    },
+    {
+      name: 'one name claimed twice in a batch',
+      setup: () => {},
+      batch: (tx) => {
+        tx.create('services', service('s1', 'api'));
+        tx.create('services', service('s2', 'api'));
+      },
+      error: 'Create service: name "api" is already in use by service "s1"',
+    },
+    {
+      name: 'an object changed twice in a batch',
+      setup: () => {},
+      batch: (tx) => {
+        tx.create('nodes', node('n1', 'a'));
+        tx.create('nodes', node('n1', 'b'));
+      },
+      error: 'Apply store batch: node "n1" is changed twice in one batch',
+    },
+  ];
+  for (const c of conflicts) {
+    it(`MemoryStore: refuses the whole batch for ${c.name}`, () => {
+      const store = new MemoryStore();
+      commit(store, 1, c.setup);
+      const before = store.snapshot();
+      const result = commit(store, 2, c.batch);
+      expect(result.ok).toBe(false);
+      expect(!result.ok && result.error.message).toBe(c.error);
+      const after = pb.StoreSnapshot.decode(store.snapshot());
+      expect({ ...after, version: 1 }).toEqual(pb.StoreSnapshot.decode(before));
+    });
+  }
+
+  it('MemoryStore: frees a name when its holder is deleted in the same batch', () => {
+    const store = new MemoryStore();
+    commit(store, 1, (tx) => tx.create('services', service('s1', 'web')));
+    const result = commit(store, 2, (tx) => {
+      tx.delete('services', store.get('services', 's1')!);
+      tx.create('services', service('s2', 'web'));
+    });
+    expect(result.ok).toBe(true);
+    expect(store.list('services').map((s) => s.id)).toEqual(['s2']);
+  });
+
+  it('MemoryStore: ignores a replayed index', () => {
+    const store = new MemoryStore();
+    commit(store, 5, (tx) => tx.create('nodes', node('n1', 'a')));
+    expect(commit(store, 5, (tx) => tx.create('nodes', node('n2', 'b'))).ok).toBe(true);
+    expect(store.list('nodes')).toHaveLength(1);
+  });
+
+  it('MemoryStore: restores a snapshot to an equal store', () => {
+    const store = new MemoryStore();
+    commit(store, 1, (tx) => {
+      tx.create('nodes', node('n1', 'lab-m1'));
+      tx.create('services', service('s1', 'web'));
+      tx.create(
+        'clusters',
+        pb.Cluster.fromPartial({ id: 'c1', spec: { annotations: { name: 'default' } } }),
+      );
+    });
+    commit(store, 2, (tx) =>
+      tx.create('tasks', pb.Task.fromPartial({ id: 't1', serviceId: 's1', slot: 1 })),
+    );
+    const copy = new MemoryStore();
+    copy.restore(store.snapshot());
+    expect(copy.version).toBe(2);
+    expect(copy.snapshot()).toEqual(store.snapshot());
+    expect(copy.get('tasks', 't1')?.serviceId).toBe('s1');
+  });
+});
+
+describe('MemoryStore watches', () => {
+  it('watch: delivers changes after the version it started at', async () => {
+    const store = new MemoryStore();
+    commit(store, 1, (tx) => tx.create('nodes', node('n1', 'a')));
+    const watch = store.watch();
+    commit(store, 2, (tx) => tx.create('services', service('s1', 'web')));
+    commit(store, 3, (tx) => tx.delete('nodes', store.get('nodes', 'n1')!));
+    const events = await take(watch, 2);
+    await watch.return?.();
+    expect(events.map((e) => [e.type, e.version])).toEqual([
+      ['create', 2],
+      ['delete', 3],
+    ]);
+  });
+
+  it('watch: resumes from an older version by replaying the history', async () => {
+    const store = new MemoryStore();
+    for (let i = 1; i <= 5; i++)
+      commit(store, i, (tx) => tx.create('nodes', node(`n${i}`, `h${i}`)));
+    const watch = store.watch({ fromVersion: 3 });
+    const events = await take(watch, 2);
+    await watch.return?.();
+    expect(events.map((e) => e.type !== 'reset' && e.object.id)).toEqual(['n4', 'n5']);
+  });
+
+  it('watch: refuses to resume from before the kept history', () => {
+    const store = new MemoryStore({ historyEvents: 2 });
+    for (let i = 1; i <= 5; i++)
+      commit(store, i, (tx) => tx.create('nodes', node(`n${i}`, `h${i}`)));
+    expect(() => store.watch({ fromVersion: 1 })).toThrow(WatchCompactedError);
+    expect(() => store.watch({ fromVersion: 1 })).toThrow(
+      'Resume watch: version 1 is older than the history kept (from 3): list again and watch from the listed version',
+    );
+    expect(() => store.watch({ fromVersion: 3 })).not.toThrow();
+  });
+
+  it('watch: closes a watcher that lags more than its capacity, after the events it holds', async () => {
+    const store = new MemoryStore({ watchCapacity: 2 });
+    const watch = store.watch();
+    for (let i = 1; i <= 4; i++)
+      commit(store, i, (tx) => tx.create('nodes', node(`n${i}`, `h${i}`)));
+    expect((await watch.next()).value?.version).toBe(1);
+    expect((await watch.next()).value?.version).toBe(2);
+    await expect(watch.next()).rejects.toBeInstanceOf(WatchOverflowError);
+    expect((await watch.next()).done).toBe(true);
+  });
+
+  it('watch: filters events and tells watchers of a restore with a reset', async () => {
+    const store = new MemoryStore();
+    const watch = store.watch({ filter: (e) => e.type === 'reset' || e.table === 'services' });
+    commit(store, 1, (tx) => {
+      tx.create('nodes', node('n1', 'a'));
+      tx.create('services', service('s1', 'web'));
+    });
+    const other = new MemoryStore();
+    commit(other, 7, (tx) => tx.create('nodes', node('n2', 'b')));
+    store.restore(other.snapshot());
+    const events = await take(watch, 2);
+    await watch.return?.();
+    expect(events.map((e) => [e.type, e.version])).toEqual([
+      ['create', 1],
+      ['reset', 7],
+    ]);
+  });
+
+  it('watch: a waiting reader wakes on the next change', async () => {
+    const store = new MemoryStore();
+    const watch = store.watch();
+    const pending = watch.next();
+    commit(store, 1, (tx) => tx.create('nodes', node('n1', 'a')));
+    expect((await pending).value).toMatchObject({ type: 'create', table: 'nodes', version: 1 });
+    await watch.return?.();
+  });
+});

@@ -1,0 +1,310 @@
+// The store's state machine: tables of objects, changed only by applying batches in Raft
+// order, so every manager that applies the same entries holds the same tables. Pure:
+// no clock, no I/O; the proposer stamps times into objects before proposing.
+import { pb } from '@shoal/api';
+import { StoreConflictError, WatchCompactedError } from './store-errors.js';
+import { type EventFilter, type StoreEvent, Watcher } from './store-watch.js';
+import {
+  entryFromWire,
+  nameOf,
+  TABLES,
+  type TableEntry,
+  type TableName,
+  type TableObjects,
+  UNIQUE_NAME_TABLES,
+} from './tables.js';
+
+/** How the store is tuned; every field is optional. */
+export interface MemoryStoreOptions {
+  /** Events kept so watches can resume. @default 10_000 */
+  historyEvents?: number;
+  /** Events a watcher may lag before it is closed. @default 10_000 */
+  watchCapacity?: number;
+}
+
+/** What applying one batch did. */
+export type ApplyResult =
+  | { readonly ok: true; readonly version: number; readonly proposalId: string }
+  | {
+      readonly ok: false;
+      readonly version: number;
+      readonly proposalId: string;
+      readonly error: StoreConflictError;
+    };
+
+type Tables = { [T in TableName]: Map<string, TableObjects[T]> };
+
+function emptyTables(): Tables {
+  return {
+    nodes: new Map(),
+    services: new Map(),
+    tasks: new Map(),
+    networks: new Map(),
+    clusters: new Map(),
+  };
+}
+
+const ACTION_TYPES = {
+  [pb.StoreAction_Kind.KIND_CREATE]: 'create',
+  [pb.StoreAction_Kind.KIND_UPDATE]: 'update',
+  [pb.StoreAction_Kind.KIND_DELETE]: 'delete',
+} as const;
+
+/**
+ * In-memory tables with a version counter (the Raft index of the last applied entry),
+ * watches that resume from a version, and snapshots of the whole store.
+ *
+ * Objects handed out are the stored ones: treat them as read-only.
+ */
+export class MemoryStore {
+  #tables: Tables = emptyTables();
+  #version = 0;
+  #history: StoreEvent[] = [];
+  /** The oldest version a watch can resume from (events after it are all in history). */
+  #historyFrom = 0;
+  readonly #historyEvents: number;
+  readonly #watchCapacity: number;
+  readonly #watchers = new Set<Watcher>();
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#historyEvents = options.historyEvents ?? 10_000;
+    this.#watchCapacity = options.watchCapacity ?? 10_000;
+    if (!Number.isInteger(this.#historyEvents) || this.#historyEvents < 1) {
+      throw new RangeError(
+        `Invalid historyEvents ${this.#historyEvents}: must be a whole number of at least 1`,
+      );
+    }
+    if (!Number.isInteger(this.#watchCapacity) || this.#watchCapacity < 1) {
+      throw new RangeError(
+        `Invalid watchCapacity ${this.#watchCapacity}: must be a whole number of at least 1`,
+      );
+    }
+  }
+
+  /** The Raft index of the last entry applied. */
+  get version(): number {
+    return this.#version;
+  }
+
+  get<T extends TableName>(table: T, id: string): TableObjects[T] | undefined {
+    return this.#tables[table].get(id) as TableObjects[T] | undefined;
+  }
+
+  list<T extends TableName>(
+    table: T,
+    filter?: (object: TableObjects[T]) => boolean,
+  ): TableObjects[T][] {
+    const all = [...(this.#tables[table].values() as IterableIterator<TableObjects[T]>)];
+    return filter ? all.filter(filter) : all;
+  }
+
+  /** Objects of `table` whose ID starts with `prefix`. */
+  byIdPrefix<T extends TableName>(table: T, prefix: string): TableObjects[T][] {
+    return this.list(table, (object) => object.id.startsWith(prefix));
+  }
+
+  /**
+   * Checks a batch against the current state without applying it, so a proposer can
+   * refuse early; `apply` checks again, since other batches may land first.
+   */
+  check(batch: pb.StoreBatch): StoreConflictError | undefined {
+    return this.#conflict(batch);
+  }
+
+  /**
+   * Applies the batch Raft committed at `index`: all its actions or none. Objects
+   * written get `meta.version = index`. Versions only grow: an index at or below the
+   * current version is a replay and is ignored.
+   */
+  apply(index: number, batch: pb.StoreBatch): ApplyResult {
+    if (index <= this.#version) {
+      return { ok: true, version: this.#version, proposalId: batch.proposalId };
+    }
+    const conflict = this.#conflict(batch);
+    this.#version = index;
+    if (conflict)
+      return { ok: false, version: index, proposalId: batch.proposalId, error: conflict };
+    const events: StoreEvent[] = [];
+    for (const action of batch.actions) {
+      const entry = entryFromWire(action.object)!;
+      const type = ACTION_TYPES[action.kind as keyof typeof ACTION_TYPES];
+      const table = this.#tables[entry.table] as Map<string, TableEntry['object']>;
+      if (type === 'delete') {
+        const old = table.get(entry.object.id)!;
+        table.delete(entry.object.id);
+        events.push({ type, table: entry.table, object: old, version: index } as StoreEvent);
+      } else {
+        const meta = entry.object.meta ?? {
+          version: 0,
+          createdAt: undefined,
+          updatedAt: undefined,
+        };
+        const object = { ...entry.object, meta: { ...meta, version: index } };
+        table.set(object.id, object);
+        events.push({ type, table: entry.table, object, version: index } as StoreEvent);
+      }
+    }
+    for (const event of events) this.#publish(event);
+    return { ok: true, version: index, proposalId: batch.proposalId };
+  }
+
+  /** Applies an entry that holds no store batch (a Raft no-op or a membership change). */
+  advanceTo(index: number): void {
+    if (index > this.#version) this.#version = index;
+  }
+
+  /**
+   * Watches changes after `fromVersion` (default: now). Resuming from an older version
+   * replays the kept history first; one older than the history fails with
+   * WatchCompactedError.
+   */
+  watch(
+    options: { fromVersion?: number; filter?: EventFilter } = {},
+  ): AsyncIterableIterator<StoreEvent> {
+    const fromVersion = options.fromVersion ?? this.#version;
+    if (fromVersion < this.#historyFrom)
+      throw new WatchCompactedError(fromVersion, this.#historyFrom);
+    const watcher = new Watcher({
+      capacity: this.#watchCapacity,
+      filter: options.filter ?? (() => true),
+      fromVersion,
+      onClose: (closed) => this.#watchers.delete(closed),
+    });
+    for (const event of this.#history) if (event.version > fromVersion) watcher.push(event);
+    this.#watchers.add(watcher);
+    return watcher;
+  }
+
+  /** The whole store, serialised. */
+  snapshot(): Uint8Array {
+    return pb.StoreSnapshot.encode({
+      version: this.#version,
+      nodes: this.list('nodes'),
+      services: this.list('services'),
+      tasks: this.list('tasks'),
+      networks: this.list('networks'),
+      clusters: this.list('clusters'),
+    }).finish();
+  }
+
+  /** Replaces the whole store with a snapshot; watchers get a `reset` event. */
+  restore(data: Uint8Array): void {
+    const snapshot = pb.StoreSnapshot.decode(data);
+    const tables = emptyTables();
+    for (const table of TABLES) {
+      for (const object of snapshot[table])
+        (tables[table] as Map<string, typeof object>).set(object.id, object);
+    }
+    this.#tables = tables;
+    this.#version = snapshot.version;
+    this.#history = [];
+    this.#historyFrom = snapshot.version;
+    for (const watcher of this.#watchers)
+      watcher.push({ type: 'reset', version: snapshot.version });
+  }
+
+  #publish(event: StoreEvent): void {
+    this.#history.push(event);
+    if (this.#history.length > this.#historyEvents) {
+      const dropped = this.#history.splice(0, this.#history.length - this.#historyEvents);
+      this.#historyFrom = dropped[dropped.length - 1]!.version;
+      // Events of one version are kept or dropped together, so a resume never half-replays one.
+      while (this.#history[0]?.version === this.#historyFrom) this.#history.shift();
+    }
+    for (const watcher of this.#watchers) watcher.push(event);
+  }
+
+  #conflict(batch: pb.StoreBatch): StoreConflictError | undefined {
+    // Each object at most once per batch, so every action is checked against the
+    // state before the batch; names are checked against that state and the batch itself.
+    const touched = new Set<string>();
+    const deleted = new Set<string>();
+    const namesClaimed = new Map<string, string>();
+    for (const action of batch.actions) {
+      const entry = entryFromWire(action.object);
+      if (entry?.object.id && action.kind === pb.StoreAction_Kind.KIND_DELETE) {
+        deleted.add(`${entry.table}/${entry.object.id}`);
+      }
+    }
+    for (const action of batch.actions) {
+      const entry = entryFromWire(action.object);
+      if (!entry || !entry.object.id) {
+        return new StoreConflictError(
+          'nodes',
+          '',
+          'Apply store batch: an action names no object or no object ID',
+        );
+      }
+      const { table, object } = entry;
+      const what = singular(table);
+      if (touched.has(`${table}/${object.id}`)) {
+        return new StoreConflictError(
+          table,
+          object.id,
+          `Apply store batch: ${what} "${object.id}" is changed twice in one batch`,
+        );
+      }
+      touched.add(`${table}/${object.id}`);
+      const type = ACTION_TYPES[action.kind as keyof typeof ACTION_TYPES];
+      if (type === undefined) {
+        return new StoreConflictError(
+          table,
+          object.id,
+          `Apply store batch: unknown action kind ${action.kind}`,
+        );
+      }
+      const current = this.#tables[table].get(object.id);
+      if (type === 'create' && current) {
+        return new StoreConflictError(
+          table,
+          object.id,
+          `Create ${what}: ID "${object.id}" already exists`,
+        );
+      }
+      if (type !== 'create' && !current) {
+        return new StoreConflictError(
+          table,
+          object.id,
+          `${capital(type)} ${what}: no such ${what}: "${object.id}"`,
+        );
+      }
+      const readAt = object.meta?.version ?? 0;
+      const storedAt = current?.meta?.version ?? 0;
+      if (type === 'update' && readAt !== storedAt) {
+        return new StoreConflictError(
+          table,
+          object.id,
+          `Update ${what} "${object.id}": update out of sequence: read at version ${readAt}, stored version is ${storedAt}`,
+        );
+      }
+      const name = type === 'delete' || !UNIQUE_NAME_TABLES.has(table) ? undefined : nameOf(entry);
+      if (name) {
+        const holder =
+          namesClaimed.get(`${table}/${name}`) ??
+          this.list(table).find(
+            (other) =>
+              other.id !== object.id &&
+              !deleted.has(`${table}/${other.id}`) &&
+              nameOf({ table, object: other } as TableEntry) === name,
+          )?.id;
+        if (holder !== undefined) {
+          return new StoreConflictError(
+            table,
+            object.id,
+            `${capital(type)} ${what}: name "${name}" is already in use by ${what} "${holder}"`,
+          );
+        }
+        namesClaimed.set(`${table}/${name}`, object.id);
+      }
+    }
+    return undefined;
+  }
+}
+
+function singular(table: TableName): string {
+  return table.slice(0, -1);
+}
+
+function capital(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
