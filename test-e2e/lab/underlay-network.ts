@@ -1,0 +1,103 @@
+// The lab's underlay through iproute2: one bridge in the host namespace with no address,
+// and per node a namespace joined to it by a veth. Nothing here enables forwarding or adds
+// a default route, so no lab namespace can reach anything outside the lab.
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { LAB_BRIDGE, LAB_LINK_PREFIX, LAB_NETNS_PREFIX, type NodePaths } from './lab-layout.js';
+import { runCommand } from './run-command.js';
+
+async function ip(args: readonly string[]): Promise<string> {
+  return (await runCommand('ip', args)).stdout;
+}
+
+async function linkExists(name: string): Promise<boolean> {
+  const result = await runCommand('ip', ['link', 'show', 'dev', name], { allowFailure: true });
+  return result.exitCode === 0;
+}
+
+/**
+ * Makes the lab bridge, without an address (`addrgenmode none` keeps even the IPv6
+ * link-local one off), and brings it up. Idempotent.
+ */
+export async function ensureBridge(): Promise<void> {
+  if (!(await linkExists(LAB_BRIDGE))) {
+    await ip(['link', 'add', LAB_BRIDGE, 'type', 'bridge']);
+  }
+  await ip(['link', 'set', LAB_BRIDGE, 'addrgenmode', 'none']);
+  await ip(['link', 'set', LAB_BRIDGE, 'up']);
+}
+
+/**
+ * Makes node namespace `paths.netns` with loopback up and `eth0` holding
+ * `address/prefixLength`, the other end of its veth on the lab bridge.
+ */
+export async function createNodeNetwork(
+  paths: NodePaths,
+  options: { address: string; prefixLength: number },
+): Promise<void> {
+  await ip(['netns', 'add', paths.netns]);
+  await ip([
+    'link',
+    'add',
+    paths.hostVeth,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'eth0',
+    'netns',
+    paths.netns,
+  ]);
+  await ip(['link', 'set', paths.hostVeth, 'addrgenmode', 'none']);
+  await ip(['link', 'set', paths.hostVeth, 'master', LAB_BRIDGE, 'up']);
+  await ip(['-n', paths.netns, 'link', 'set', 'lo', 'up']);
+  await ip([
+    '-n',
+    paths.netns,
+    'addr',
+    'add',
+    `${options.address}/${options.prefixLength}`,
+    'dev',
+    'eth0',
+  ]);
+  await ip(['-n', paths.netns, 'link', 'set', 'eth0', 'up']);
+}
+
+/** Sets the host side of the node's veth down (`cut`) or up (`heal`). */
+export async function setNodeLink(paths: NodePaths, up: boolean): Promise<void> {
+  await ip(['link', 'set', paths.hostVeth, up ? 'up' : 'down']);
+}
+
+/** Whether the host side of the node's veth is administratively up. */
+export async function isNodeLinkUp(paths: NodePaths): Promise<boolean> {
+  const [link] = JSON.parse(await ip(['-json', 'link', 'show', 'dev', paths.hostVeth])) as {
+    flags?: string[];
+  }[];
+  return link?.flags?.includes('UP') ?? false;
+}
+
+/** The lab's network namespaces present on the system, by name prefix. */
+export async function listLabNetns(): Promise<string[]> {
+  if (!existsSync('/run/netns')) return [];
+  const names = await readdir('/run/netns');
+  return names.filter((name) => name.startsWith(LAB_NETNS_PREFIX)).sort();
+}
+
+/** The lab's links in the host namespace (bridge and host-side veths), by name prefix. */
+export async function listLabLinks(): Promise<string[]> {
+  const links = JSON.parse(await ip(['-json', 'link', 'show'])) as { ifname: string }[];
+  return links
+    .map((link) => link.ifname)
+    .filter((name) => name.startsWith(LAB_LINK_PREFIX))
+    .sort();
+}
+
+/** Deletes network namespace `name` (its veth end goes with it, and so the peer). */
+export async function deleteNetns(name: string): Promise<void> {
+  await ip(['netns', 'delete', name]);
+}
+
+/** Deletes host link `name`; a veth already gone with its namespace is not an error. */
+export async function deleteLink(name: string): Promise<void> {
+  if (await linkExists(name)) await ip(['link', 'delete', name]);
+}
