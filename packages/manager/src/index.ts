@@ -1,5 +1,7 @@
 // @shoal/manager: the replicated store, the CA, the control API, the allocator, the
 // orchestrators, the scheduler and the dispatcher.
+
+export { type ClusterStore, LocalClusterStore } from './store/cluster-store.js';
 export { type ApplyResult, MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
 export { StoreTx } from './store/store-batch.js';
 export {
