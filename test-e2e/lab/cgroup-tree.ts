@@ -16,6 +16,7 @@ export const DAEMON_HIERARCHIES = ['freezer', 'pids'] as const;
 
 const KILL_TIMEOUT_MS = 10_000;
 const POLL_MS = 50;
+const REAP_GRACE_MS = 5_000;
 
 /** Options of {@link killCgroup}. */
 export interface KillCgroupOptions {
@@ -114,9 +115,13 @@ export async function killCgroup(relative: string, options: KillCgroupOptions = 
   const timeoutMs = options.timeoutMs ?? KILL_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
   const freezerRoot = join(CGROUP_FS, 'freezer', relative);
+  const killed = new Set<number>();
   for (;;) {
     const pids = await listCgroupPids(relative);
-    if (pids.length === 0) return;
+    if (pids.length === 0) {
+      await waitReaped(killed, deadline);
+      return;
+    }
     if (Date.now() > deadline) {
       throw new LabError(
         'SHOAL_LAB_KILL_FAILED',
@@ -126,11 +131,28 @@ export async function killCgroup(relative: string, options: KillCgroupOptions = 
     const freezerDirs = await subtreeDirs(freezerRoot);
     await setFreezerState(freezerDirs.slice(0, 1), 'FROZEN');
     await waitFrozen(freezerRoot);
-    for (const pid of await listCgroupPids(relative)) killQuietly(pid);
+    for (const pid of await listCgroupPids(relative)) {
+      killQuietly(pid);
+      killed.add(pid);
+    }
     // Thaw every level: a child frozen on its own (docker pause) would keep its killed
     // tasks alive while frozen.
     await setFreezerState(freezerDirs, 'THAWED');
     await sleep(POLL_MS);
+  }
+}
+
+// A killed process leaves its cgroup at once but stays a zombie until its parent reaps it,
+// and the parent of a daemon whose starter exited is PID 1, which here reaps only every
+// second or so. Meanwhile its pid still answers kill(pid, 0), so a restarted daemon that
+// checks a pid-file lock would think its predecessor alive: wait for the reaping.
+async function waitReaped(pids: ReadonlySet<number>, deadline: number): Promise<void> {
+  const remaining = new Set(pids);
+  while (remaining.size > 0 && Date.now() < deadline + REAP_GRACE_MS) {
+    for (const pid of remaining) {
+      if (!existsSync(`/proc/${pid}`)) remaining.delete(pid);
+    }
+    if (remaining.size > 0) await sleep(POLL_MS);
   }
 }
 
