@@ -17,6 +17,8 @@ export const RaftErrorCode = {
   CorruptLog: 'SHOAL_RAFT_CORRUPT_LOG',
   /** System: the node or its storage stopped (or failed) while the call was pending. */
   Stopped: 'SHOAL_RAFT_STOPPED',
+  /** System: a proposal or read was not answered in time; its outcome is unknown. */
+  Timeout: 'SHOAL_RAFT_TIMEOUT',
 } as const;
 
 export type RaftErrorCode = (typeof RaftErrorCode)[keyof typeof RaftErrorCode];
@@ -177,5 +179,21 @@ export class RaftStoppedError extends RaftError {
 
   static override [Symbol.hasInstance](value: unknown): boolean {
     return brandCheck(value, RaftErrorCode.Stopped);
+  }
+}
+
+/** A proposal or read got no answer in time: it may still take effect, so retry idempotently. */
+export class RaftTimeoutError extends RaftError {
+  constructor(ms: number, options?: { cause?: unknown }) {
+    super(
+      RaftErrorCode.Timeout,
+      `Raft request failed: no answer after ${ms} ms: outcome unknown, retry`,
+      options,
+    );
+    this.name = 'RaftTimeoutError';
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return brandCheck(value, RaftErrorCode.Timeout);
   }
 }

@@ -29,10 +29,38 @@ export type {
 export { NO_MEMBER } from './core/types.js';
 export {
   CompactedError,
+  CorruptLogError,
   NotLeaderError,
   ProposalDroppedError,
   RaftError,
   RaftErrorCode,
+  RaftStoppedError,
+  RaftTimeoutError,
   SnapshotOutOfDateError,
   UnavailableError,
 } from './errors.js';
+export type {
+  CallOptions,
+  RaftNodeEvent,
+  RaftNodeOptions,
+  RaftNodeState,
+  StateMachine,
+} from './node/raft-node.js';
+export { RaftNode } from './node/raft-node.js';
+export type {
+  CompiledFileStorageOptions,
+  FileStorageOptions,
+  StorageUpdate,
+} from './storage/file-storage.js';
+export { compileFileStorageOptions, FileStorage } from './storage/file-storage.js';
+export type {
+  CompiledGrpcTransportOptions,
+  GrpcTransportOptions,
+} from './transport/grpc-transport.js';
+export { compileGrpcTransportOptions, GrpcTransport } from './transport/grpc-transport.js';
+export { MESSAGE_TYPE_CODES, messageFromPb, messageToPb } from './transport/message-codec.js';
+export type {
+  ForwardOptions,
+  RaftTransport,
+  TransportHandler,
+} from './transport/raft-transport.js';
