@@ -85,7 +85,6 @@ interface Waiter<T> {
 interface PendingProposal<R> extends Waiter<R> {
   /** Log index once the entry was seen in a Ready (undefined while forwarded). */
   index?: number;
-  cleanup(): void;
 }
 
 interface AppliedWaiter {
@@ -274,21 +273,9 @@ export class RaftNode<R = unknown> {
     if (err !== undefined) return Promise.reject(err);
     const seq = ++this.#seq;
     return new Promise<R>((resolve, reject) => {
-      const done = this.#deadline(options.signal, (e) => {
-        this.#proposals.delete(seq);
-        reject(e);
-      });
-      const p: PendingProposal<R> = {
-        resolve: (v) => {
-          done();
-          resolve(v);
-        },
-        reject: (e) => {
-          done();
-          reject(e);
-        },
-        cleanup: done,
-      };
+      const p: PendingProposal<R> = this.#waiter(options.signal, resolve, reject, () =>
+        this.#proposals.delete(seq),
+      );
       this.#proposals.set(seq, p);
       try {
         this.#raw.propose(wrapProposal(this.id, seq, data));
@@ -404,6 +391,32 @@ export class RaftNode<R = unknown> {
     return disarm;
   }
 
+  /**
+   * A waiter whose settling disarms its deadline; on timeout or abort `forget` removes
+   * it from wherever it is registered, then it rejects.
+   */
+  #waiter<T>(
+    signal: AbortSignal | undefined,
+    resolve: (v: T) => void,
+    reject: (e: unknown) => void,
+    forget: () => void,
+  ): Waiter<T> {
+    const done = this.#deadline(signal, (e) => {
+      forget();
+      reject(e);
+    });
+    return {
+      resolve: (v) => {
+        done();
+        resolve(v);
+      },
+      reject: (e) => {
+        done();
+        reject(e);
+      },
+    };
+  }
+
   #withLeader(e: unknown): unknown {
     // The core does not know the leader when it throws; add what the driver saw.
     if (
@@ -438,26 +451,13 @@ export class RaftNode<R = unknown> {
     const ctx = Buffer.from(wrapProposal(this.id, ++this.#seq, new Uint8Array()));
     const key = ctx.toString('hex');
     return new Promise<number>((resolve, reject) => {
-      const done = this.#deadline(signal, (e) => {
-        this.#reads.delete(key);
-        reject(e);
-      });
-      this.#reads.set(key, {
-        resolve: (v) => {
-          done();
-          resolve(v);
-        },
-        reject: (e) => {
-          done();
-          reject(e);
-        },
-      });
+      const w = this.#waiter(signal, resolve, reject, () => this.#reads.delete(key));
+      this.#reads.set(key, w);
       try {
         this.#raw.readIndex(ctx);
       } catch (e) {
         this.#reads.delete(key);
-        done();
-        reject(this.#withLeader(e));
+        w.reject(this.#withLeader(e));
         return;
       }
       this.#schedule();
@@ -467,23 +467,12 @@ export class RaftNode<R = unknown> {
   #waitApplied(index: number, signal: AbortSignal | undefined): Promise<number> {
     if (this.#applied >= index) return Promise.resolve(index);
     return new Promise<number>((resolve, reject) => {
-      const entry = {
+      const entry: AppliedWaiter = {
         index,
-        waiter: {
-          resolve: (v: number) => {
-            done();
-            resolve(v);
-          },
-          reject: (e: unknown) => {
-            done();
-            reject(e);
-          },
-        },
+        waiter: this.#waiter(signal, resolve, reject, () => {
+          this.#appliedWaiters = this.#appliedWaiters.filter((w) => w !== entry);
+        }),
       };
-      const done = this.#deadline(signal, (e) => {
-        this.#appliedWaiters = this.#appliedWaiters.filter((w) => w !== entry);
-        reject(e);
-      });
       this.#appliedWaiters.push(entry);
     });
   }

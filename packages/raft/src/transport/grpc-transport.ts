@@ -302,6 +302,26 @@ export class GrpcTransport implements RaftTransport {
     this.#o.logger?.warn({ ...fields, reason }, msg);
   }
 
+  /** Runs a forwarded request against the handler with a deadline, answering `{ index }`. */
+  #serveForwarded(
+    callback: grpc.sendUnaryData<{ index: number }>,
+    run: (h: TransportHandler, signal: AbortSignal) => Promise<number>,
+  ): void {
+    const h = this.#handler;
+    if (h === undefined) {
+      callback(toStatus(new NotLeaderError(0)));
+      return;
+    }
+    const signal = AbortSignal.any([
+      this.#closing.signal,
+      AbortSignal.timeout(this.#o.forwardTimeoutMs),
+    ]);
+    run(h, signal).then(
+      (index) => callback(null, { index }),
+      (err: unknown) => callback(toStatus(err)),
+    );
+  }
+
   #implementation(): pb.RaftServer {
     return {
       stream: (call, callback) => {
@@ -338,30 +358,10 @@ export class GrpcTransport implements RaftTransport {
         callback({ code: grpc.status.UNIMPLEMENTED, details: 'Raft join is not implemented yet' }),
       leave: (_call, callback) =>
         callback({ code: grpc.status.UNIMPLEMENTED, details: 'Raft leave is not implemented yet' }),
-      propose: (call, callback) => {
-        const h = this.#handler;
-        if (h === undefined) return callback(toStatus(new NotLeaderError(0)));
-        const signal = AbortSignal.any([
-          this.#closing.signal,
-          AbortSignal.timeout(this.#o.forwardTimeoutMs),
-        ]);
-        h.onPropose(call.request.data, signal).then(
-          (index) => callback(null, { index }),
-          (err: unknown) => callback(toStatus(err)),
-        );
-      },
-      readIndex: (_call, callback) => {
-        const h = this.#handler;
-        if (h === undefined) return callback(toStatus(new NotLeaderError(0)));
-        const signal = AbortSignal.any([
-          this.#closing.signal,
-          AbortSignal.timeout(this.#o.forwardTimeoutMs),
-        ]);
-        h.onReadIndex(signal).then(
-          (index) => callback(null, { index }),
-          (err: unknown) => callback(toStatus(err)),
-        );
-      },
+      propose: (call, callback) =>
+        this.#serveForwarded(callback, (h, signal) => h.onPropose(call.request.data, signal)),
+      readIndex: (_call, callback) =>
+        this.#serveForwarded(callback, (h, signal) => h.onReadIndex(signal)),
     };
   }
 }
