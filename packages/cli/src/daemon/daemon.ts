@@ -109,6 +109,10 @@ export class Daemon {
         },
         dataDir: this.#options.dataDir,
         version: versionInfo(),
+        managers: 0,
+        nodes: 0,
+        managerAddrs: [],
+        error: '',
       }),
     };
   }

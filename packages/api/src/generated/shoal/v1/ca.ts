@@ -39,6 +39,10 @@ export interface IssueNodeCertificateRequest {
   availabilityHint: string;
   description?: NodeDescription | undefined;
   role: NodeRole;
+  /** The ID the joining node asks for (its identity on its host); refused when taken. */
+  requestedNodeId: string;
+  /** The address the node advertises to others (managers: its Raft and control address). */
+  advertiseAddr: string;
 }
 
 export interface IssueNodeCertificateResponse {
@@ -232,7 +236,15 @@ export const GetRootCACertificateResponse: MessageFns<GetRootCACertificateRespon
 };
 
 function createBaseIssueNodeCertificateRequest(): IssueNodeCertificateRequest {
-  return { csr: Buffer.alloc(0), token: "", availabilityHint: "", description: undefined, role: 0 };
+  return {
+    csr: Buffer.alloc(0),
+    token: "",
+    availabilityHint: "",
+    description: undefined,
+    role: 0,
+    requestedNodeId: "",
+    advertiseAddr: "",
+  };
 }
 
 export const IssueNodeCertificateRequest: MessageFns<IssueNodeCertificateRequest> = {
@@ -251,6 +263,12 @@ export const IssueNodeCertificateRequest: MessageFns<IssueNodeCertificateRequest
     }
     if (message.role !== 0) {
       writer.uint32(40).int32(message.role);
+    }
+    if (message.requestedNodeId !== "") {
+      writer.uint32(50).string(message.requestedNodeId);
+    }
+    if (message.advertiseAddr !== "") {
+      writer.uint32(58).string(message.advertiseAddr);
     }
     return writer;
   },
@@ -308,6 +326,22 @@ export const IssueNodeCertificateRequest: MessageFns<IssueNodeCertificateRequest
             message.role = reader.int32() as any;
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.requestedNodeId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.advertiseAddr = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -331,6 +365,16 @@ export const IssueNodeCertificateRequest: MessageFns<IssueNodeCertificateRequest
         : "",
       description: isSet(object.description) ? NodeDescription.fromJSON(object.description) : undefined,
       role: isSet(object.role) ? nodeRoleFromJSON(object.role) : 0,
+      requestedNodeId: isSet(object.requestedNodeId)
+        ? globalThis.String(object.requestedNodeId)
+        : isSet(object.requested_node_id)
+        ? globalThis.String(object.requested_node_id)
+        : "",
+      advertiseAddr: isSet(object.advertiseAddr)
+        ? globalThis.String(object.advertiseAddr)
+        : isSet(object.advertise_addr)
+        ? globalThis.String(object.advertise_addr)
+        : "",
     };
   },
 
@@ -351,6 +395,12 @@ export const IssueNodeCertificateRequest: MessageFns<IssueNodeCertificateRequest
     if (message.role !== 0) {
       obj.role = nodeRoleToJSON(message.role);
     }
+    if (message.requestedNodeId !== "") {
+      obj.requestedNodeId = message.requestedNodeId;
+    }
+    if (message.advertiseAddr !== "") {
+      obj.advertiseAddr = message.advertiseAddr;
+    }
     return obj;
   },
 
@@ -366,6 +416,8 @@ export const IssueNodeCertificateRequest: MessageFns<IssueNodeCertificateRequest
       ? NodeDescription.fromPartial(object.description)
       : undefined;
     message.role = object.role ?? 0;
+    message.requestedNodeId = object.requestedNodeId ?? "";
+    message.advertiseAddr = object.advertiseAddr ?? "";
     return message;
   },
 };

@@ -75,6 +75,45 @@ export function localNodeStateToJSON(object: LocalNodeState): string {
   }
 }
 
+export interface SwarmInitRequest {
+  /** IP[:PORT] other nodes reach this manager at; default: the listen address's IP. */
+  advertiseAddr: string;
+  /** IP[:PORT] the manager's mutual-TLS port binds; default 0.0.0.0:2377. */
+  listenAddr: string;
+  defaultAddrPool: string[];
+  subnetSize: number;
+  /** Start a new single-manager cluster from this manager's existing state. */
+  forceNewCluster: boolean;
+}
+
+export interface SwarmInitResponse {
+  nodeId: string;
+  clusterId: string;
+  workerToken: string;
+  /** The address other nodes join at (the advertise address with its port). */
+  joinAddr: string;
+}
+
+export interface SwarmJoinRequest {
+  token: string;
+  /** A manager's address, host:port. */
+  remoteAddr: string;
+  advertiseAddr: string;
+  listenAddr: string;
+}
+
+export interface SwarmJoinResponse {
+  nodeId: string;
+  manager: boolean;
+}
+
+export interface SwarmLeaveRequest {
+  force: boolean;
+}
+
+export interface SwarmLeaveResponse {
+}
+
 export interface VersionRequest {
 }
 
@@ -94,8 +133,639 @@ export interface InfoResponse {
   nodeAddr: string;
   resources?: Resources | undefined;
   dataDir: string;
-  version?: VersionInfo | undefined;
+  version?:
+    | VersionInfo
+    | undefined;
+  /** Known to managers only: counts and addresses of the cluster's members. */
+  managers: number;
+  nodes: number;
+  managerAddrs: string[];
+  /** Why the swarm state is `error`, when it is. */
+  error: string;
 }
+
+function createBaseSwarmInitRequest(): SwarmInitRequest {
+  return { advertiseAddr: "", listenAddr: "", defaultAddrPool: [], subnetSize: 0, forceNewCluster: false };
+}
+
+export const SwarmInitRequest: MessageFns<SwarmInitRequest> = {
+  encode(message: SwarmInitRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.advertiseAddr !== "") {
+      writer.uint32(10).string(message.advertiseAddr);
+    }
+    if (message.listenAddr !== "") {
+      writer.uint32(18).string(message.listenAddr);
+    }
+    for (const v of message.defaultAddrPool) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.subnetSize !== 0) {
+      writer.uint32(32).uint32(message.subnetSize);
+    }
+    if (message.forceNewCluster !== false) {
+      writer.uint32(40).bool(message.forceNewCluster);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmInitRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmInitRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.advertiseAddr = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.listenAddr = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.defaultAddrPool.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.subnetSize = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.forceNewCluster = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmInitRequest {
+    return {
+      advertiseAddr: isSet(object.advertiseAddr)
+        ? globalThis.String(object.advertiseAddr)
+        : isSet(object.advertise_addr)
+        ? globalThis.String(object.advertise_addr)
+        : "",
+      listenAddr: isSet(object.listenAddr)
+        ? globalThis.String(object.listenAddr)
+        : isSet(object.listen_addr)
+        ? globalThis.String(object.listen_addr)
+        : "",
+      defaultAddrPool: globalThis.Array.isArray(object?.defaultAddrPool)
+        ? object.defaultAddrPool.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.default_addr_pool)
+        ? object.default_addr_pool.map((e: any) => globalThis.String(e))
+        : [],
+      subnetSize: isSet(object.subnetSize)
+        ? globalThis.Number(object.subnetSize)
+        : isSet(object.subnet_size)
+        ? globalThis.Number(object.subnet_size)
+        : 0,
+      forceNewCluster: isSet(object.forceNewCluster)
+        ? globalThis.Boolean(object.forceNewCluster)
+        : isSet(object.force_new_cluster)
+        ? globalThis.Boolean(object.force_new_cluster)
+        : false,
+    };
+  },
+
+  toJSON(message: SwarmInitRequest): unknown {
+    const obj: any = {};
+    if (message.advertiseAddr !== "") {
+      obj.advertiseAddr = message.advertiseAddr;
+    }
+    if (message.listenAddr !== "") {
+      obj.listenAddr = message.listenAddr;
+    }
+    if (message.defaultAddrPool?.length) {
+      obj.defaultAddrPool = message.defaultAddrPool;
+    }
+    if (message.subnetSize !== 0) {
+      obj.subnetSize = Math.round(message.subnetSize);
+    }
+    if (message.forceNewCluster !== false) {
+      obj.forceNewCluster = message.forceNewCluster;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmInitRequest>, I>>(base?: I): SwarmInitRequest {
+    return SwarmInitRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmInitRequest>, I>>(object: I): SwarmInitRequest {
+    const message = createBaseSwarmInitRequest();
+    message.advertiseAddr = object.advertiseAddr ?? "";
+    message.listenAddr = object.listenAddr ?? "";
+    message.defaultAddrPool = object.defaultAddrPool?.map((e) => e) || [];
+    message.subnetSize = object.subnetSize ?? 0;
+    message.forceNewCluster = object.forceNewCluster ?? false;
+    return message;
+  },
+};
+
+function createBaseSwarmInitResponse(): SwarmInitResponse {
+  return { nodeId: "", clusterId: "", workerToken: "", joinAddr: "" };
+}
+
+export const SwarmInitResponse: MessageFns<SwarmInitResponse> = {
+  encode(message: SwarmInitResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.clusterId !== "") {
+      writer.uint32(18).string(message.clusterId);
+    }
+    if (message.workerToken !== "") {
+      writer.uint32(26).string(message.workerToken);
+    }
+    if (message.joinAddr !== "") {
+      writer.uint32(34).string(message.joinAddr);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmInitResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmInitResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clusterId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.workerToken = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.joinAddr = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmInitResponse {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      clusterId: isSet(object.clusterId)
+        ? globalThis.String(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.String(object.cluster_id)
+        : "",
+      workerToken: isSet(object.workerToken)
+        ? globalThis.String(object.workerToken)
+        : isSet(object.worker_token)
+        ? globalThis.String(object.worker_token)
+        : "",
+      joinAddr: isSet(object.joinAddr)
+        ? globalThis.String(object.joinAddr)
+        : isSet(object.join_addr)
+        ? globalThis.String(object.join_addr)
+        : "",
+    };
+  },
+
+  toJSON(message: SwarmInitResponse): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.clusterId !== "") {
+      obj.clusterId = message.clusterId;
+    }
+    if (message.workerToken !== "") {
+      obj.workerToken = message.workerToken;
+    }
+    if (message.joinAddr !== "") {
+      obj.joinAddr = message.joinAddr;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmInitResponse>, I>>(base?: I): SwarmInitResponse {
+    return SwarmInitResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmInitResponse>, I>>(object: I): SwarmInitResponse {
+    const message = createBaseSwarmInitResponse();
+    message.nodeId = object.nodeId ?? "";
+    message.clusterId = object.clusterId ?? "";
+    message.workerToken = object.workerToken ?? "";
+    message.joinAddr = object.joinAddr ?? "";
+    return message;
+  },
+};
+
+function createBaseSwarmJoinRequest(): SwarmJoinRequest {
+  return { token: "", remoteAddr: "", advertiseAddr: "", listenAddr: "" };
+}
+
+export const SwarmJoinRequest: MessageFns<SwarmJoinRequest> = {
+  encode(message: SwarmJoinRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.remoteAddr !== "") {
+      writer.uint32(18).string(message.remoteAddr);
+    }
+    if (message.advertiseAddr !== "") {
+      writer.uint32(26).string(message.advertiseAddr);
+    }
+    if (message.listenAddr !== "") {
+      writer.uint32(34).string(message.listenAddr);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmJoinRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmJoinRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.remoteAddr = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.advertiseAddr = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.listenAddr = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmJoinRequest {
+    return {
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      remoteAddr: isSet(object.remoteAddr)
+        ? globalThis.String(object.remoteAddr)
+        : isSet(object.remote_addr)
+        ? globalThis.String(object.remote_addr)
+        : "",
+      advertiseAddr: isSet(object.advertiseAddr)
+        ? globalThis.String(object.advertiseAddr)
+        : isSet(object.advertise_addr)
+        ? globalThis.String(object.advertise_addr)
+        : "",
+      listenAddr: isSet(object.listenAddr)
+        ? globalThis.String(object.listenAddr)
+        : isSet(object.listen_addr)
+        ? globalThis.String(object.listen_addr)
+        : "",
+    };
+  },
+
+  toJSON(message: SwarmJoinRequest): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.remoteAddr !== "") {
+      obj.remoteAddr = message.remoteAddr;
+    }
+    if (message.advertiseAddr !== "") {
+      obj.advertiseAddr = message.advertiseAddr;
+    }
+    if (message.listenAddr !== "") {
+      obj.listenAddr = message.listenAddr;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmJoinRequest>, I>>(base?: I): SwarmJoinRequest {
+    return SwarmJoinRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmJoinRequest>, I>>(object: I): SwarmJoinRequest {
+    const message = createBaseSwarmJoinRequest();
+    message.token = object.token ?? "";
+    message.remoteAddr = object.remoteAddr ?? "";
+    message.advertiseAddr = object.advertiseAddr ?? "";
+    message.listenAddr = object.listenAddr ?? "";
+    return message;
+  },
+};
+
+function createBaseSwarmJoinResponse(): SwarmJoinResponse {
+  return { nodeId: "", manager: false };
+}
+
+export const SwarmJoinResponse: MessageFns<SwarmJoinResponse> = {
+  encode(message: SwarmJoinResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.manager !== false) {
+      writer.uint32(16).bool(message.manager);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmJoinResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmJoinResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.manager = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmJoinResponse {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      manager: isSet(object.manager) ? globalThis.Boolean(object.manager) : false,
+    };
+  },
+
+  toJSON(message: SwarmJoinResponse): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.manager !== false) {
+      obj.manager = message.manager;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmJoinResponse>, I>>(base?: I): SwarmJoinResponse {
+    return SwarmJoinResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmJoinResponse>, I>>(object: I): SwarmJoinResponse {
+    const message = createBaseSwarmJoinResponse();
+    message.nodeId = object.nodeId ?? "";
+    message.manager = object.manager ?? false;
+    return message;
+  },
+};
+
+function createBaseSwarmLeaveRequest(): SwarmLeaveRequest {
+  return { force: false };
+}
+
+export const SwarmLeaveRequest: MessageFns<SwarmLeaveRequest> = {
+  encode(message: SwarmLeaveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.force !== false) {
+      writer.uint32(8).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmLeaveRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmLeaveRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmLeaveRequest {
+    return { force: isSet(object.force) ? globalThis.Boolean(object.force) : false };
+  },
+
+  toJSON(message: SwarmLeaveRequest): unknown {
+    const obj: any = {};
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmLeaveRequest>, I>>(base?: I): SwarmLeaveRequest {
+    return SwarmLeaveRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmLeaveRequest>, I>>(object: I): SwarmLeaveRequest {
+    const message = createBaseSwarmLeaveRequest();
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseSwarmLeaveResponse(): SwarmLeaveResponse {
+  return {};
+}
+
+export const SwarmLeaveResponse: MessageFns<SwarmLeaveResponse> = {
+  encode(_: SwarmLeaveResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmLeaveResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmLeaveResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SwarmLeaveResponse {
+    return {};
+  },
+
+  toJSON(_: SwarmLeaveResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmLeaveResponse>, I>>(base?: I): SwarmLeaveResponse {
+    return SwarmLeaveResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmLeaveResponse>, I>>(_: I): SwarmLeaveResponse {
+    const message = createBaseSwarmLeaveResponse();
+    return message;
+  },
+};
 
 function createBaseVersionRequest(): VersionRequest {
   return {};
@@ -281,6 +951,10 @@ function createBaseInfoResponse(): InfoResponse {
     resources: undefined,
     dataDir: "",
     version: undefined,
+    managers: 0,
+    nodes: 0,
+    managerAddrs: [],
+    error: "",
   };
 }
 
@@ -312,6 +986,18 @@ export const InfoResponse: MessageFns<InfoResponse> = {
     }
     if (message.version !== undefined) {
       VersionInfo.encode(message.version, writer.uint32(74).fork()).join();
+    }
+    if (message.managers !== 0) {
+      writer.uint32(80).uint32(message.managers);
+    }
+    if (message.nodes !== 0) {
+      writer.uint32(88).uint32(message.nodes);
+    }
+    for (const v of message.managerAddrs) {
+      writer.uint32(98).string(v!);
+    }
+    if (message.error !== "") {
+      writer.uint32(106).string(message.error);
     }
     return writer;
   },
@@ -401,6 +1087,38 @@ export const InfoResponse: MessageFns<InfoResponse> = {
             message.version = VersionInfo.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.managers = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.nodes = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.managerAddrs.push(reader.string());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -448,6 +1166,14 @@ export const InfoResponse: MessageFns<InfoResponse> = {
         ? globalThis.String(object.data_dir)
         : "",
       version: isSet(object.version) ? VersionInfo.fromJSON(object.version) : undefined,
+      managers: isSet(object.managers) ? globalThis.Number(object.managers) : 0,
+      nodes: isSet(object.nodes) ? globalThis.Number(object.nodes) : 0,
+      managerAddrs: globalThis.Array.isArray(object?.managerAddrs)
+        ? object.managerAddrs.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.manager_addrs)
+        ? object.manager_addrs.map((e: any) => globalThis.String(e))
+        : [],
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
     };
   },
 
@@ -480,6 +1206,18 @@ export const InfoResponse: MessageFns<InfoResponse> = {
     if (message.version !== undefined) {
       obj.version = VersionInfo.toJSON(message.version);
     }
+    if (message.managers !== 0) {
+      obj.managers = Math.round(message.managers);
+    }
+    if (message.nodes !== 0) {
+      obj.nodes = Math.round(message.nodes);
+    }
+    if (message.managerAddrs?.length) {
+      obj.managerAddrs = message.managerAddrs;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
     return obj;
   },
 
@@ -501,10 +1239,18 @@ export const InfoResponse: MessageFns<InfoResponse> = {
     message.version = (object.version !== undefined && object.version !== null)
       ? VersionInfo.fromPartial(object.version)
       : undefined;
+    message.managers = object.managers ?? 0;
+    message.nodes = object.nodes ?? 0;
+    message.managerAddrs = object.managerAddrs?.map((e) => e) || [];
+    message.error = object.error ?? "";
     return message;
   },
 };
 
+/**
+ * The daemon also serves the Control service on the same socket: on a manager it is the
+ * manager's own control API, on a worker every call fails with "not a swarm manager".
+ */
 export type LocalService = typeof LocalService;
 export const LocalService = {
   version: {
@@ -525,11 +1271,41 @@ export const LocalService = {
     responseSerialize: (value: InfoResponse): Buffer => Buffer.from(InfoResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): InfoResponse => InfoResponse.decode(value),
   },
+  swarmInit: {
+    path: "/shoal.v1.Local/SwarmInit" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SwarmInitRequest): Buffer => Buffer.from(SwarmInitRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SwarmInitRequest => SwarmInitRequest.decode(value),
+    responseSerialize: (value: SwarmInitResponse): Buffer => Buffer.from(SwarmInitResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SwarmInitResponse => SwarmInitResponse.decode(value),
+  },
+  swarmJoin: {
+    path: "/shoal.v1.Local/SwarmJoin" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SwarmJoinRequest): Buffer => Buffer.from(SwarmJoinRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SwarmJoinRequest => SwarmJoinRequest.decode(value),
+    responseSerialize: (value: SwarmJoinResponse): Buffer => Buffer.from(SwarmJoinResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SwarmJoinResponse => SwarmJoinResponse.decode(value),
+  },
+  swarmLeave: {
+    path: "/shoal.v1.Local/SwarmLeave" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SwarmLeaveRequest): Buffer => Buffer.from(SwarmLeaveRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SwarmLeaveRequest => SwarmLeaveRequest.decode(value),
+    responseSerialize: (value: SwarmLeaveResponse): Buffer => Buffer.from(SwarmLeaveResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SwarmLeaveResponse => SwarmLeaveResponse.decode(value),
+  },
 } as const;
 
 export interface LocalServer extends UntypedServiceImplementation {
   version: handleUnaryCall<VersionRequest, VersionResponse>;
   info: handleUnaryCall<InfoRequest, InfoResponse>;
+  swarmInit: handleUnaryCall<SwarmInitRequest, SwarmInitResponse>;
+  swarmJoin: handleUnaryCall<SwarmJoinRequest, SwarmJoinResponse>;
+  swarmLeave: handleUnaryCall<SwarmLeaveRequest, SwarmLeaveResponse>;
 }
 
 export interface LocalClient extends Client {
@@ -559,6 +1335,51 @@ export interface LocalClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: InfoResponse) => void,
+  ): ClientUnaryCall;
+  swarmInit(
+    request: SwarmInitRequest,
+    callback: (error: ServiceError | null, response: SwarmInitResponse) => void,
+  ): ClientUnaryCall;
+  swarmInit(
+    request: SwarmInitRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SwarmInitResponse) => void,
+  ): ClientUnaryCall;
+  swarmInit(
+    request: SwarmInitRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SwarmInitResponse) => void,
+  ): ClientUnaryCall;
+  swarmJoin(
+    request: SwarmJoinRequest,
+    callback: (error: ServiceError | null, response: SwarmJoinResponse) => void,
+  ): ClientUnaryCall;
+  swarmJoin(
+    request: SwarmJoinRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SwarmJoinResponse) => void,
+  ): ClientUnaryCall;
+  swarmJoin(
+    request: SwarmJoinRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SwarmJoinResponse) => void,
+  ): ClientUnaryCall;
+  swarmLeave(
+    request: SwarmLeaveRequest,
+    callback: (error: ServiceError | null, response: SwarmLeaveResponse) => void,
+  ): ClientUnaryCall;
+  swarmLeave(
+    request: SwarmLeaveRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SwarmLeaveResponse) => void,
+  ): ClientUnaryCall;
+  swarmLeave(
+    request: SwarmLeaveRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SwarmLeaveResponse) => void,
   ): ClientUnaryCall;
 }
 

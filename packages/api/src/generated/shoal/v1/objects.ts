@@ -421,7 +421,11 @@ export interface Cluster {
   id: string;
   meta?: Meta | undefined;
   spec?: ClusterSpec | undefined;
-  rootCa?: RootCA | undefined;
+  rootCa?:
+    | RootCA
+    | undefined;
+  /** Nodes removed from the swarm: their certificates are refused from then on. */
+  removedNodes: string[];
 }
 
 function createBaseEngineDescription(): EngineDescription {
@@ -2904,7 +2908,7 @@ export const RootCA: MessageFns<RootCA> = {
 };
 
 function createBaseCluster(): Cluster {
-  return { id: "", meta: undefined, spec: undefined, rootCa: undefined };
+  return { id: "", meta: undefined, spec: undefined, rootCa: undefined, removedNodes: [] };
 }
 
 export const Cluster: MessageFns<Cluster> = {
@@ -2920,6 +2924,9 @@ export const Cluster: MessageFns<Cluster> = {
     }
     if (message.rootCa !== undefined) {
       RootCA.encode(message.rootCa, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.removedNodes) {
+      writer.uint32(42).string(v!);
     }
     return writer;
   },
@@ -2969,6 +2976,14 @@ export const Cluster: MessageFns<Cluster> = {
             message.rootCa = RootCA.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.removedNodes.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2991,6 +3006,11 @@ export const Cluster: MessageFns<Cluster> = {
         : isSet(object.root_ca)
         ? RootCA.fromJSON(object.root_ca)
         : undefined,
+      removedNodes: globalThis.Array.isArray(object?.removedNodes)
+        ? object.removedNodes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.removed_nodes)
+        ? object.removed_nodes.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -3008,6 +3028,9 @@ export const Cluster: MessageFns<Cluster> = {
     if (message.rootCa !== undefined) {
       obj.rootCa = RootCA.toJSON(message.rootCa);
     }
+    if (message.removedNodes?.length) {
+      obj.removedNodes = message.removedNodes;
+    }
     return obj;
   },
 
@@ -3024,6 +3047,7 @@ export const Cluster: MessageFns<Cluster> = {
     message.rootCa = (object.rootCa !== undefined && object.rootCa !== null)
       ? RootCA.fromPartial(object.rootCa)
       : undefined;
+    message.removedNodes = object.removedNodes?.map((e) => e) || [];
     return message;
   },
 };
