@@ -13,6 +13,10 @@ const INFO: pb.InfoResponse = {
   nodeAddr: '',
   resources: { nanoCpus: 2e9, memoryBytes: 1024 ** 3 },
   dataDir: '/var/lib/shoal',
+  managers: 0,
+  nodes: 0,
+  managerAddrs: [],
+  error: '',
   version: {
     version: '9.9.9',
     gitCommit: '',
