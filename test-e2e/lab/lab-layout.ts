@@ -2,7 +2,7 @@
 // name carries a lab prefix so `down` can find leftovers on the system by name alone, even
 // when the state file is gone.
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabError } from './errors.js';
 
@@ -49,9 +49,14 @@ export const LAB_CGROUP = 'shoal-lab';
 /** Node names: `m<N>` for managers, `w<N>` for workers. */
 export const NODE_NAME_PATTERN = /^([mw])([1-9]\d{0,2})$/;
 
-// test-e2e/dist/lab/lab-layout.js → the checkout is three levels up.
+// The checkout is the nearest directory above this module holding deploy/bin: this file
+// runs from test-e2e/dist/lab (built) and from test-e2e/lab (vitest), at different depths.
 function defaultRepoRoot(): string {
-  return resolve(fileURLToPath(new URL('../../../', import.meta.url)));
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  for (let dir = here; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'deploy/bin')) && existsSync(join(dir, 'test-e2e'))) return dir;
+  }
+  return resolve(here, '../../..');
 }
 
 /**
