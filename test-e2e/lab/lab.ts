@@ -10,6 +10,7 @@ import { killCgroup } from './cgroup-tree.js';
 import { LabError } from './errors.js';
 import {
   compileLabLayout,
+  LAB_NETNS_PREFIX,
   type LabLayout,
   type LabLayoutOptions,
   NODE_NAME_PATTERN,
@@ -258,12 +259,14 @@ export class Lab {
   }
 
   /**
-   * The record of node `name`.
+   * The record of node `name` (`m1`, or its namespace name `lab-m1`).
    *
    * @throws {LabError} `SHOAL_LAB_UNKNOWN_NODE`.
    */
   node(name: string): LabNodeRecord {
-    const node = this.#state.nodes.find((candidate) => candidate.name === name);
+    // The namespace name (`lab-m1`) is accepted too: it is what `ip netns` shows.
+    const bare = name.startsWith(LAB_NETNS_PREFIX) ? name.slice(LAB_NETNS_PREFIX.length) : name;
+    const node = this.#state.nodes.find((candidate) => candidate.name === bare);
     if (node === undefined) {
       const known = this.#state.nodes.map((candidate) => candidate.name).join(', ');
       throw new LabError(
