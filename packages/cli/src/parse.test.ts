@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBytes, parseDaemonAddress, parseNanoCpus } from './parse.js';
+import { parseBytes, parseDaemonAddress, parseDurationMs, parseNanoCpus } from './parse.js';
 
 describe('parseBytes', () => {
   const cases: { name: string; input: string; want?: number; error?: RegExp }[] = [
@@ -55,4 +55,28 @@ describe('parseDaemonAddress', () => {
     expect(() => parseDaemonAddress('unix://run/x.sock')).toThrow(TypeError);
     expect(() => parseDaemonAddress(`unix:///${'a'.repeat(120)}`)).toThrow(/longer than 107 bytes/);
   });
+});
+
+describe('parseDurationMs', () => {
+  const cases: { input: string; want?: number; error?: string }[] = [
+    { input: '90s', want: 90_000 },
+    { input: '1h30m', want: 5_400_000 },
+    { input: '2160h0m0s', want: 2160 * 3_600_000 },
+    { input: '500ms', want: 500 },
+    { input: '1.5s', want: 1500 },
+    { input: '0', want: 0 },
+    { input: '10', error: 'Invalid --delay "10": want a duration such as 30s, 5m or 1h30m' },
+    {
+      input: '5 minutes',
+      error: 'Invalid --delay "5 minutes": want a duration such as 30s, 5m or 1h30m',
+    },
+    { input: '-3s', error: 'Invalid --delay "-3s": want a duration such as 30s, 5m or 1h30m' },
+  ];
+  for (const c of cases) {
+    it(`parseDurationMs: ${c.error ? 'refuses' : 'reads'} "${c.input}"`, () => {
+      if (c.error)
+        expect(() => parseDurationMs(c.input, '--delay')).toThrow(new TypeError(c.error));
+      else expect(parseDurationMs(c.input, '--delay')).toBe(c.want);
+    });
+  }
 });

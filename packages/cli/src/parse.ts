@@ -75,3 +75,34 @@ export function parseDaemonAddress(text: string): DaemonAddress {
   }
   return { url: `unix://${socketPath}`, socketPath };
 }
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/**
+ * A duration as Docker's flags take it (Go's syntax: `90s`, `1h30m`, `2160h0m0s`,
+ * `500ms`), in milliseconds.
+ *
+ * @example parseDurationMs('1m30s', '--update-delay') // 90000
+ */
+export function parseDurationMs(text: string, flag: string): number {
+  const trimmed = text.trim();
+  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (trimmed === '0') return 0;
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) {
+    throw new TypeError(`Invalid ${flag} "${text}": want a duration such as 30s, 5m or 1h30m`);
+  }
+  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * DURATION_UNITS_MS[p[2]!]!, 0));
+}
+
+/** Milliseconds as the Duration message the API carries. */
+export function durationFromMs(ms: number): { seconds: number; nanos: number } {
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
+}

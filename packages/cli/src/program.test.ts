@@ -5,12 +5,12 @@ import type { DaemonAddress } from './parse.js';
 import { runShoal } from './program.js';
 
 const INFO: pb.InfoResponse = {
+  nodeAddr: '198.18.0.2:2377',
   nodeId: 'abcdefghijklmnopqrstuvwxy',
   hostname: 'lab-m1',
   swarmState: pb.LocalNodeState.LOCAL_NODE_STATE_INACTIVE,
   controlAvailable: false,
   clusterId: '',
-  nodeAddr: '',
   resources: { nanoCpus: 2e9, memoryBytes: 1024 ** 3 },
   dataDir: '/var/lib/shoal',
   managers: 0,
@@ -27,13 +27,76 @@ const INFO: pb.InfoResponse = {
   },
 };
 
+const NODES: pb.Node[] = [
+  pb.Node.fromPartial({
+    id: INFO.nodeId,
+    role: pb.NodeRole.NODE_ROLE_MANAGER,
+    spec: { desiredRole: pb.NodeRole.NODE_ROLE_MANAGER, annotations: { labels: { zone: 'a' } } },
+    description: { hostname: 'lab-m1', engine: { engineVersion: '20.10.24' } },
+    status: { state: pb.NodeStatus_State.STATE_READY },
+    managerStatus: {
+      leader: true,
+      reachability: pb.ManagerStatus_Reachability.REACHABILITY_REACHABLE,
+    },
+  }),
+  pb.Node.fromPartial({
+    id: 'zzzzzzzzzzzzzzzzzzzzzzzzz',
+    spec: { availability: pb.NodeAvailability.NODE_AVAILABILITY_DRAIN },
+    description: { hostname: 'lab-w1', engine: { engineVersion: '20.10.24' } },
+    status: { state: pb.NodeStatus_State.STATE_DOWN },
+  }),
+];
+
+const CLUSTER = pb.Cluster.fromPartial({
+  id: 'c1',
+  meta: { version: 7 },
+  rootCa: { joinTokens: { worker: 'SWMTKN-1-aaa-worker', manager: 'SWMTKN-1-aaa-manager' } },
+});
+
 function harness(options: { env?: Record<string, string>; failConnect?: Error } = {}) {
   const out: string[] = [];
   const err: string[] = [];
   const addresses: DaemonAddress[] = [];
+  const calls: { method: string; request: unknown }[] = [];
+  const record =
+    <T>(method: string, response: T) =>
+    async (request: unknown) => {
+      calls.push({ method, request });
+      return response;
+    };
   const client: LocalApiClient = {
     info: async () => INFO,
     version: async () => ({ daemon: INFO.version }),
+    swarmInit: record('swarmInit', {
+      nodeId: INFO.nodeId,
+      clusterId: 'c1',
+      workerToken: 'SWMTKN-1-abc-def',
+      joinAddr: '198.18.0.2:2377',
+    }),
+    swarmJoin: record('swarmJoin', { nodeId: INFO.nodeId, manager: false }),
+    swarmLeave: record('swarmLeave', {}),
+    control: {
+      listNodes: record('listNodes', { nodes: NODES }),
+      getNode: async (request) => {
+        calls.push({ method: 'getNode', request });
+        const node = NODES.find(
+          (n) => n.id === request.nodeId || n.description?.hostname === request.nodeId,
+        );
+        if (!node)
+          throw new ShoalError(
+            'SHOAL_NOT_FOUND',
+            `Inspect node: no such node: "${request.nodeId}"`,
+          );
+        return { node };
+      },
+      updateNode: async (request) => {
+        calls.push({ method: 'updateNode', request });
+        return { node: { ...NODES[0]!, spec: request.spec } };
+      },
+      removeNode: record('removeNode', {}),
+      getCluster: record('getCluster', { cluster: CLUSTER }),
+      updateCluster: record('updateCluster', { cluster: CLUSTER }),
+    },
     close: () => {},
   };
   const run = (...argv: string[]) =>
@@ -47,7 +110,7 @@ function harness(options: { env?: Record<string, string>; failConnect?: Error } 
         return client;
       },
     });
-  return { run, out, err, addresses };
+  return { run, out, err, addresses, calls };
 }
 
 describe('shoal CLI', () => {
@@ -142,5 +205,130 @@ describe('shoal CLI', () => {
     const doc = JSON.parse(h.out.join(''));
     expect(doc.server.version).toBe('9.9.9');
     expect(doc.client.version).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
+describe('shoal swarm and node', () => {
+  it("shoal node ls: prints Docker's columns with a star after the local node", async () => {
+    const h = harness();
+    expect(await h.run('node', 'ls')).toBe(0);
+    const lines = h.out.join('').trimEnd().split('\n');
+    expect(lines[0]).toMatch(
+      /^ID +HOSTNAME +STATUS +AVAILABILITY +MANAGER STATUS +ENGINE VERSION$/,
+    );
+    expect(lines[1]).toMatch(
+      new RegExp(`^${INFO.nodeId} \\* +lab-m1 +Ready +Active +Leader +20\\.10\\.24$`),
+    );
+    expect(lines[2]).toMatch(/^z{25} +lab-w1 +Down +Drain +20\.10\.24$/);
+  });
+
+  it('shoal node ls: prints IDs only with -q and one JSON document with --format json', async () => {
+    const quiet = harness();
+    await quiet.run('node', 'ls', '-q');
+    expect(quiet.out.join('')).toBe(`${INFO.nodeId}\nzzzzzzzzzzzzzzzzzzzzzzzzz\n`);
+    const json = harness();
+    await json.run('node', 'ls', '--format', 'json');
+    expect(
+      JSON.parse(json.out.join('')).map((r: { Hostname: string; Self: boolean }) => [
+        r.Hostname,
+        r.Self,
+      ]),
+    ).toEqual([
+      ['lab-m1', true],
+      ['lab-w1', false],
+    ]);
+  });
+
+  it('shoal node update: adds and removes labels and sets availability in one update', async () => {
+    const h = harness();
+    expect(
+      await h.run(
+        'node',
+        'update',
+        '--availability',
+        'drain',
+        '--label-add',
+        'disk=ssd',
+        '--label-rm',
+        'zone',
+        'lab-m1',
+      ),
+    ).toBe(0);
+    const update = h.calls.find((c) => c.method === 'updateNode')!.request as pb.UpdateNodeRequest;
+    expect(update.spec?.availability).toBe(pb.NodeAvailability.NODE_AVAILABILITY_DRAIN);
+    expect(update.spec?.annotations?.labels).toEqual({ disk: 'ssd' });
+    expect(h.out.join('')).toBe(`${INFO.nodeId}\n`);
+  });
+
+  it('shoal node update: refuses a label with an empty key and changes nothing', async () => {
+    const h = harness();
+    expect(await h.run('node', 'update', '--label-add', '=x', 'lab-m1')).toBe(2);
+    expect(h.err).toEqual([
+      'Error: Invalid --label-add "=x": want key=value with a non-empty key\n',
+    ]);
+    expect(h.calls.filter((c) => c.method === 'updateNode')).toEqual([]);
+  });
+
+  it('shoal node promote: asks for the manager role and says so as Docker does', async () => {
+    const h = harness();
+    expect(await h.run('node', 'promote', 'lab-w1')).toBe(0);
+    expect(h.out.join('')).toBe('Node lab-w1 promoted to a manager in the swarm.\n');
+    const update = h.calls.find((c) => c.method === 'updateNode')!.request as pb.UpdateNodeRequest;
+    expect(update.spec?.desiredRole).toBe(pb.NodeRole.NODE_ROLE_MANAGER);
+  });
+
+  it('shoal node inspect: exits 1 with the daemon error for an unknown node', async () => {
+    const h = harness();
+    expect(await h.run('node', 'inspect', 'nope')).toBe(1);
+    expect(h.err).toEqual(['Error: Inspect node: no such node: "nope"\n']);
+  });
+
+  it('shoal swarm init: prints the exact join command', async () => {
+    const h = harness();
+    expect(await h.run('swarm', 'init', '--advertise-addr', '198.18.0.2')).toBe(0);
+    expect(h.out.join('')).toContain(
+      `Swarm initialized: current node (${INFO.nodeId}) is now a manager.`,
+    );
+    expect(h.out.join('')).toContain(
+      '    shoal swarm join --token SWMTKN-1-abc-def 198.18.0.2:2377\n',
+    );
+    expect(h.calls[0]).toMatchObject({
+      method: 'swarmInit',
+      request: { advertiseAddr: '198.18.0.2', listenAddr: '0.0.0.0:2377' },
+    });
+  });
+
+  it('shoal swarm join-token: prints the bare token with -q and rotates with --rotate', async () => {
+    const h = harness();
+    expect(await h.run('swarm', 'join-token', '-q', 'manager')).toBe(0);
+    expect(h.out.join('')).toBe('SWMTKN-1-aaa-manager\n');
+    const r = harness();
+    expect(await r.run('swarm', 'join-token', '--rotate', 'worker')).toBe(0);
+    expect(r.out.join('')).toContain('Successfully rotated worker join token.');
+    expect(r.calls.find((c) => c.method === 'updateCluster')?.request).toMatchObject({
+      clusterVersion: 7,
+      rotation: { workerJoinToken: true, managerJoinToken: false },
+    });
+  });
+
+  it('shoal swarm join-token: refuses a role that is not worker or manager', async () => {
+    const h = harness();
+    expect(await h.run('swarm', 'join-token', 'boss')).toBe(2);
+    expect(h.err).toEqual(['Error: Invalid role "boss": want worker or manager\n']);
+  });
+
+  it('shoal swarm join: needs --token', async () => {
+    const h = harness();
+    expect(await h.run('swarm', 'join', '198.18.0.2:2377')).toBe(2);
+    expect(h.err).toEqual(["Error: Required option '--token <token>' not specified\n"]);
+  });
+
+  it('shoal swarm update: refuses a malformed duration before calling the daemon', async () => {
+    const h = harness();
+    expect(await h.run('swarm', 'update', '--dispatcher-heartbeat', 'soon')).toBe(2);
+    expect(h.err).toEqual([
+      'Error: Invalid --dispatcher-heartbeat "soon": want a duration such as 30s, 5m or 1h30m\n',
+    ]);
+    expect(h.calls).toEqual([]);
   });
 });

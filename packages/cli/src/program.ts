@@ -3,6 +3,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { CliIo } from './client/cli-context.js';
 import { infoCommand } from './commands/info-command.js';
+import { nodeCommand } from './commands/node-command.js';
+import { swarmCommand } from './commands/swarm-command.js';
 import { versionCommand } from './commands/version-command.js';
 import { errorLine } from './error-line.js';
 import { parseDaemonAddress } from './parse.js';
@@ -13,7 +15,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_FAILURE = 1;
 
 /** Builds the command tree; every command is created with the same io. */
-export function createProgram(io: CliIo): Command {
+export function createProgram(io: CliIo & { readonly err: (text: string) => void }): Command {
   const program = new Command('shoal')
     .description('Drive a Shoal swarm through the local shoald daemon')
     .addOption(
@@ -22,16 +24,22 @@ export function createProgram(io: CliIo): Command {
         'daemon socket to connect to (default: $SHOAL_HOST or unix:///run/shoal/shoal.sock)',
       ).argParser((value) => parseDaemonAddress(value).url),
     )
-    .showSuggestionAfterError(true)
-    .configureOutput({ writeOut: (text) => io.out(text), writeErr: () => {} })
-    .exitOverride();
-  for (const command of [versionCommand(io), infoCommand(io)]) {
-    command
-      .exitOverride()
-      .configureOutput({ writeOut: (text) => io.out(text), writeErr: () => {} });
+    .showSuggestionAfterError(true);
+  for (const command of [versionCommand(io), infoCommand(io), swarmCommand(io), nodeCommand(io)]) {
     program.addCommand(command);
   }
+  quietErrors(program, io);
   return program;
+}
+
+/** Every command reports through runShoal's one error line, never commander's own output. */
+function quietErrors(command: Command, io: CliIo & { readonly err: (text: string) => void }): void {
+  command.exitOverride().configureOutput({
+    writeOut: (text) => io.out(text),
+    writeErr: (text) => io.err(text),
+    outputError: () => {},
+  });
+  for (const sub of command.commands) quietErrors(sub, io);
 }
 
 /**

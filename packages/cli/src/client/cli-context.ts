@@ -3,10 +3,24 @@ import type { pb } from '@shoal/api';
 import type { Command } from 'commander';
 import { type DaemonAddress, parseDaemonAddress } from '../parse.js';
 
+/** The Control API calls the CLI makes through its daemon. */
+export interface ControlCalls {
+  listNodes(request: pb.ListNodesRequest): Promise<pb.ListNodesResponse>;
+  getNode(request: pb.GetNodeRequest): Promise<pb.GetNodeResponse>;
+  updateNode(request: pb.UpdateNodeRequest): Promise<pb.UpdateNodeResponse>;
+  removeNode(request: pb.RemoveNodeRequest): Promise<pb.RemoveNodeResponse>;
+  getCluster(request: pb.GetClusterRequest): Promise<pb.GetClusterResponse>;
+  updateCluster(request: pb.UpdateClusterRequest): Promise<pb.UpdateClusterResponse>;
+}
+
 /** The Local API calls the CLI makes; a LocalClient in production, a fake in tests. */
 export interface LocalApiClient {
   version(): Promise<pb.VersionResponse>;
   info(): Promise<pb.InfoResponse>;
+  swarmInit(request: pb.SwarmInitRequest): Promise<pb.SwarmInitResponse>;
+  swarmJoin(request: pb.SwarmJoinRequest): Promise<pb.SwarmJoinResponse>;
+  swarmLeave(request: pb.SwarmLeaveRequest): Promise<pb.SwarmLeaveResponse>;
+  readonly control: ControlCalls;
   close(): void;
 }
 

@@ -2,21 +2,41 @@
 // with a deadline, every failure turned into a ShoalError that says what to do.
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { type Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { fromServiceError, isServiceError, pb, ShoalError } from '@shoal/api';
 import type { DaemonAddress } from '../parse.js';
+import type { ControlCalls, LocalApiClient } from './cli-context.js';
 
 /** How long one Local API call may take before the CLI gives up. */
-export const LOCAL_CALL_TIMEOUT_MS = 30_000;
+export const LOCAL_CALL_TIMEOUT_MS = 60_000;
+
+type Unary<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: { deadline: Date },
+  callback: (error: ServiceError | null, response: Res) => void,
+) => unknown;
 
 /** A connection to the local daemon. */
-export class LocalClient {
-  readonly #client: pb.LocalClient;
+export class LocalClient implements LocalApiClient {
+  readonly #local: pb.LocalClient;
+  readonly #controlClient: pb.ControlClient;
   readonly #address: DaemonAddress;
+  readonly control: ControlCalls;
 
-  private constructor(client: pb.LocalClient, address: DaemonAddress) {
-    this.#client = client;
+  private constructor(address: DaemonAddress) {
     this.#address = address;
+    this.#local = new pb.LocalClient(address.url, credentials.createInsecure());
+    this.#controlClient = new pb.ControlClient(address.url, credentials.createInsecure());
+    const control = this.#controlClient;
+    this.control = {
+      listNodes: (r) => this.#call(control, control.listNodes, r),
+      getNode: (r) => this.#call(control, control.getNode, r),
+      updateNode: (r) => this.#call(control, control.updateNode, r),
+      removeNode: (r) => this.#call(control, control.removeNode, r),
+      getCluster: (r) => this.#call(control, control.getCluster, r),
+      updateCluster: (r) => this.#call(control, control.updateCluster, r),
+    };
   }
 
   /** Checks the socket can be opened, then connects. */
@@ -26,38 +46,44 @@ export class LocalClient {
     } catch (error) {
       throw socketError(address, (error as NodeJS.ErrnoException).code, error);
     }
-    const client = new pb.LocalClient(address.url, credentials.createInsecure());
-    return new LocalClient(client, address);
+    return new LocalClient(address);
   }
 
   version(): Promise<pb.VersionResponse> {
-    return this.#call(
-      (request, callback) =>
-        this.#client.version(request, new Metadata(), { deadline: deadline() }, callback),
-      {},
-    );
+    return this.#call(this.#local, this.#local.version, {});
   }
 
   info(): Promise<pb.InfoResponse> {
-    return this.#call(
-      (request, callback) =>
-        this.#client.info(request, new Metadata(), { deadline: deadline() }, callback),
-      {},
-    );
+    return this.#call(this.#local, this.#local.info, {});
+  }
+
+  swarmInit(request: pb.SwarmInitRequest): Promise<pb.SwarmInitResponse> {
+    return this.#call(this.#local, this.#local.swarmInit, request);
+  }
+
+  swarmJoin(request: pb.SwarmJoinRequest): Promise<pb.SwarmJoinResponse> {
+    return this.#call(this.#local, this.#local.swarmJoin, request);
+  }
+
+  swarmLeave(request: pb.SwarmLeaveRequest): Promise<pb.SwarmLeaveResponse> {
+    return this.#call(this.#local, this.#local.swarmLeave, request);
   }
 
   close(): void {
-    this.#client.close();
+    this.#local.close();
+    this.#controlClient.close();
   }
 
-  #call<Req, Res>(
-    invoke: (request: Req, callback: (error: ServiceError | null, response: Res) => void) => void,
-    request: Req,
-  ): Promise<Res> {
+  #call<Req, Res>(client: Client, method: Unary<Req, Res>, request: Req): Promise<Res> {
     return new Promise((resolve, reject) => {
-      invoke(request, (error, response) => {
+      const deadline = new Date(Date.now() + LOCAL_CALL_TIMEOUT_MS);
+      method.call(client, request, new Metadata(), { deadline }, (error, response) => {
         if (!error) return resolve(response);
-        if (isServiceError(error) && error.code === status.UNAVAILABLE) {
+        if (
+          isServiceError(error) &&
+          error.code === status.UNAVAILABLE &&
+          /connect|ECONNREFUSED|EACCES|ENOENT/.test(error.details)
+        ) {
           const code = /EACCES/.test(error.details) ? 'EACCES' : 'ECONNREFUSED';
           return reject(socketError(this.#address, code, error));
         }
@@ -65,10 +91,6 @@ export class LocalClient {
       });
     });
   }
-}
-
-function deadline(): Date {
-  return new Date(Date.now() + LOCAL_CALL_TIMEOUT_MS);
 }
 
 function socketError(
