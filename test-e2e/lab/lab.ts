@@ -405,14 +405,15 @@ export class Lab {
   ): Promise<void> {
     const { paths } = record;
     for (const daemon of daemons) {
-      if (await isDaemonAlive(paths, daemon, record.pids[daemon])) continue;
+      if (await isDaemonAlive(paths, { daemon, pid: record.pids[daemon] })) continue;
       for (const stale of staleFiles(paths, daemon)) {
         await unlink(stale).catch(() => {});
       }
-      const pid = await spawnDaemon(this.#layout, paths, daemon, record);
+      const context = { layout: this.#layout, paths, spec: record };
+      const pid = await spawnDaemon(context, daemon);
       record.pids[daemon] = pid;
       await this.#save();
-      await waitDaemonReady(this.#layout, paths, daemon, { node: record.name, pid, signal });
+      await waitDaemonReady(context, daemon, { pid, ...(signal ? { signal } : {}) });
       this.#progress(`${record.name}: ${daemon} ready (pid ${pid})`);
     }
   }
@@ -431,7 +432,7 @@ export class Lab {
       >;
       for (const daemon of LAB_DAEMONS) {
         const pid = node.pids[daemon];
-        pids[daemon] = (await isDaemonAlive(node.paths, daemon, pid)) ? pid : null;
+        pids[daemon] = (await isDaemonAlive(node.paths, { daemon, pid })) ? pid : null;
       }
       nodes.push({
         name: node.name,

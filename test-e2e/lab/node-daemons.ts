@@ -30,6 +30,13 @@ export interface NodeDaemonSpec {
   readonly capacity: NodeCapacity | null;
 }
 
+/** One node's daemons: where the lab lives, the node's paths, and what to start them with. */
+export interface NodeDaemonContext {
+  readonly layout: LabLayout;
+  readonly paths: NodePaths;
+  readonly spec: NodeDaemonSpec;
+}
+
 /** The environment for daemons and `exec`: no client variables pointing at other nodes. */
 export function labEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
@@ -101,12 +108,8 @@ export async function prepareNode(paths: NodePaths): Promise<void> {
 }
 
 /** The command line of `daemon` for the node. */
-export function daemonArgv(
-  layout: LabLayout,
-  paths: NodePaths,
-  daemon: LabDaemon,
-  spec: NodeDaemonSpec,
-): string[] {
+export function daemonArgv(context: NodeDaemonContext, daemon: LabDaemon): string[] {
+  const { layout, paths, spec } = context;
   switch (daemon) {
     case 'containerd':
       return ['containerd', '--config', paths.containerdConfig];
@@ -167,13 +170,9 @@ export function daemonLogFile(paths: NodePaths, daemon: LabDaemon): string {
  * Starts `daemon` of the node in the background and returns its pid. Does not wait for
  * it to answer: see {@link waitDaemonReady}.
  */
-export async function spawnDaemon(
-  layout: LabLayout,
-  paths: NodePaths,
-  daemon: LabDaemon,
-  spec: NodeDaemonSpec,
-): Promise<number> {
-  const argv = daemonArgv(layout, paths, daemon, spec);
+export async function spawnDaemon(context: NodeDaemonContext, daemon: LabDaemon): Promise<number> {
+  const { layout, paths, spec } = context;
+  const argv = daemonArgv(context, daemon);
   if (daemon === 'shoald' && !existsSync(layout.shoaldBin)) {
     throw new LabError(
       'SHOAL_LAB_MISSING_BINARY',
@@ -210,9 +209,9 @@ export async function spawnDaemon(
 /** Whether `pid` is alive in the daemon's cgroup (a zombie or a reused pid is not). */
 export async function isDaemonAlive(
   paths: NodePaths,
-  daemon: LabDaemon,
-  pid: number | null,
+  options: { daemon: LabDaemon; pid: number | null },
 ): Promise<boolean> {
+  const { daemon, pid } = options;
   if (pid === null || pid <= 0) return false;
   return (await listCgroupPids(daemonCgroup(paths, daemon))).includes(pid);
 }
@@ -238,11 +237,8 @@ async function logTail(paths: NodePaths, daemon: LabDaemon): Promise<string> {
 }
 
 /** Whether the daemon answers: containerd and shoald accept connections, dockerd pings. */
-export async function probeDaemon(
-  layout: LabLayout,
-  paths: NodePaths,
-  daemon: LabDaemon,
-): Promise<boolean> {
+export async function probeDaemon(context: NodeDaemonContext, daemon: LabDaemon): Promise<boolean> {
+  const { layout, paths } = context;
   switch (daemon) {
     case 'containerd':
       return acceptsConnections(paths.containerdSocket);
@@ -267,24 +263,25 @@ export async function probeDaemon(
  * within `timeoutMs`; the message ends with the tail of its log.
  */
 export async function waitDaemonReady(
-  layout: LabLayout,
-  paths: NodePaths,
+  context: NodeDaemonContext,
   daemon: LabDaemon,
-  options: { node: string; pid: number; timeoutMs?: number; signal?: AbortSignal },
+  options: { pid: number; timeoutMs?: number; signal?: AbortSignal },
 ): Promise<void> {
+  const { paths } = context;
+  const node = context.spec.name;
   const timeoutMs = options.timeoutMs ?? DAEMON_READY_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     options.signal?.throwIfAborted();
-    if (await probeDaemon(layout, paths, daemon)) return;
+    if (await probeDaemon(context, daemon)) return;
     // Not the cgroup check: right after spawn the wrapper may not have joined it yet.
     const alive = await isProcessRunning(options.pid);
     if (!alive || Date.now() > deadline) {
       const why = alive ? `no answer after ${timeoutMs} ms` : `it exited (pid ${options.pid})`;
       throw new LabError(
         'SHOAL_LAB_DAEMON_NOT_READY',
-        `Start ${daemon} on "${options.node}": ${why}; log ${daemonLogFile(paths, daemon)} ends:\n${await logTail(paths, daemon)}`,
-        { node: options.node },
+        `Start ${daemon} on "${node}": ${why}; log ${daemonLogFile(paths, daemon)} ends:\n${await logTail(paths, daemon)}`,
+        { node },
       );
     }
     await sleep(READY_POLL_MS);

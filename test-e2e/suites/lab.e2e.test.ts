@@ -15,7 +15,12 @@ import {
   LAB_LINK_PREFIX,
   LAB_NETNS_PREFIX,
   Lab,
+  LabError,
   listMountsUnder,
+  parseCapacityFlag,
+  parseLabelFlag,
+  parseMemorySize,
+  parseUnderlaySubnet,
 } from '../lab/index.js';
 
 const suiteStarted = Date.now();
@@ -339,5 +344,71 @@ describe('lab', () => {
     );
     expect(strays).toEqual([]);
     expect(names).toEqual(['m1', 'w1', 'w2']);
+  });
+});
+
+// The lab's pure parsers, here because the unit project only collects packages/*/src.
+describe('lab flags', () => {
+  const subnetCases: { name: string; input: string; want?: string; error?: string }[] = [
+    { name: 'default', input: '198.18.0.0/24', want: '198.18.0.0/24' },
+    { name: 'host bits cleared', input: '198.18.7.9/16', want: '198.18.0.0/16' },
+    {
+      name: 'overlay pool',
+      input: '10.1.0.0/16',
+      error:
+        'Parse subnet: "10.1.0.0/16" overlaps 10.0.0.0/8 (Shoal\'s overlay address pool): choose another, e.g. "198.18.0.0/24"',
+    },
+    {
+      name: 'docker pools',
+      input: '172.20.0.0/24',
+      error:
+        'Parse subnet: "172.20.0.0/24" overlaps 172.16.0.0/12 (Docker\'s bridge address pools): choose another, e.g. "198.18.0.0/24"',
+    },
+    {
+      name: 'too wide to hold the overlay pool apart',
+      input: '0.0.0.0/4',
+      error: 'Parse subnet: prefix length must be between 8 and 29: "0.0.0.0/4"',
+    },
+    {
+      name: 'not a cidr',
+      input: '198.18.0.0',
+      error: 'Parse subnet: not an IPv4 CIDR: "198.18.0.0" (want e.g. "198.18.0.0/24")',
+    },
+  ];
+  for (const { name, input, want, error } of subnetCases) {
+    it(`parseUnderlaySubnet: ${error ? 'refuses' : 'accepts'} ${input} when ${name}`, () => {
+      if (want !== undefined) {
+        expect(parseUnderlaySubnet(input).cidr).toBe(want);
+        return;
+      }
+      let thrown: unknown;
+      try {
+        parseUnderlaySubnet(input);
+      } catch (caught) {
+        thrown = caught;
+      }
+      expect(thrown).toBeInstanceOf(LabError);
+      expect((thrown as LabError).code).toBe('SHOAL_LAB_INVALID_ARGUMENT');
+      expect((thrown as LabError).message).toBe(error);
+    });
+  }
+
+  it('parseLabelFlag: splits node, key and value when the value holds "="', () => {
+    expect(parseLabelFlag('w1=zone=a=b')).toEqual({ node: 'w1', key: 'zone', value: 'a=b' });
+    expect(() => parseLabelFlag('x1=zone=a')).toThrow(
+      'Parse --label: want node=key=value, e.g. "w1=zone=a": "x1=zone=a"',
+    );
+  });
+
+  it('parseCapacityFlag: reads cpus and a memory size with a unit', () => {
+    expect(parseCapacityFlag('w2=1.5,512m')).toEqual({
+      node: 'w2',
+      capacity: { cpus: 1.5, memoryBytes: 512 * 1024 ** 2 },
+    });
+    expect(parseMemorySize('2GiB')).toBe(2 * 1024 ** 3);
+    expect(parseMemorySize('4096')).toBe(4096);
+    expect(() => parseCapacityFlag('w2=0,1g')).toThrow(
+      'Parse --capacity: want node=cpus,memory, e.g. "w1=2,1g": "w2=0,1g"',
+    );
   });
 });
