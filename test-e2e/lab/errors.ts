@@ -10,6 +10,7 @@ export const LAB_USER_ERROR_CODES = [
   'SHOAL_LAB_UNKNOWN_NODE',
   'SHOAL_LAB_NOT_RUNNING',
   'SHOAL_LAB_MISSING_BINARY',
+  'SHOAL_LAB_NOT_ROOT',
 ] as const;
 
 /** Codes of lab failures outside the user's control (a command failed, a daemon never came up). */

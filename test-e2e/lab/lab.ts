@@ -152,6 +152,14 @@ function compileNodesOptions(
 
 const noProgress = (): void => {};
 
+// Namespaces, cgroups, mounts and the daemons themselves all need root: say so up front
+// rather than failing half-way with EPERM.
+function assertRoot(action: string): void {
+  if (process.getuid?.() !== 0) {
+    throw new LabError('SHOAL_LAB_NOT_ROOT', `${action}: the lab needs root: run it with sudo`);
+  }
+}
+
 /**
  * A running lab. Get one with {@link Lab.create} (`up`) or {@link Lab.open} (attach to the
  * lab the state file describes); remove everything with {@link Lab.down}.
@@ -184,6 +192,7 @@ export class Lab {
    * for inspection: run `down`).
    */
   static async create(options: LabCreateOptions = {}): Promise<Lab> {
+    assertRoot('Start lab');
     const layout = compileLabLayout(options);
     const progress = options.onProgress ?? noProgress;
     const subnet = parseUnderlaySubnet(options.subnet ?? DEFAULT_UNDERLAY_CIDR);
@@ -219,6 +228,7 @@ export class Lab {
    * @throws {LabError} `SHOAL_LAB_NOT_RUNNING` when there is no state file.
    */
   static async open(options: LabOpenOptions = {}): Promise<Lab> {
+    assertRoot('Open lab');
     const layout = compileLabLayout(options);
     const state = await readLabState(layout);
     if (state === undefined) {
@@ -235,6 +245,7 @@ export class Lab {
    * not from the state file). The image cache is kept.
    */
   static async down(options: LabLayoutOptions = {}): Promise<TeardownReport> {
+    assertRoot('Tear down lab');
     return tearDownLab(compileLabLayout(options));
   }
 
