@@ -18,4 +18,5 @@ export {
   toServiceError,
 } from './grpc-errors.js';
 export * as pb from './pb.js';
+export { type AsyncUnary, unary } from './grpc-server.js';
 export { isRetryableStatus, RETRYABLE_STATUS_CODES } from './retry.js';

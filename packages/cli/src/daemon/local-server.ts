@@ -6,11 +6,9 @@ import { dirname } from 'node:path';
 import {
   Server,
   ServerCredentials,
-  type ServerUnaryCall,
-  type sendUnaryData,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { pb, ShoalError, toServiceError } from '@shoal/api';
+import { pb, ShoalError, unary } from '@shoal/api';
 import type { Logger } from 'pino';
 
 /** What the Local API answers; the daemon implements it. */
@@ -83,21 +81,10 @@ export class LocalServer {
 }
 
 function implement(api: LocalApi, log: Logger): UntypedServiceImplementation {
-  function unary<Req, Res>(name: string, handler: (request: Req) => Promise<Res>) {
-    return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-      handler(call.request).then(
-        (response) => callback(null, response),
-        (error: unknown) => {
-          if (!(error instanceof ShoalError))
-            log.error({ err: error, rpc: name }, 'local API call failed');
-          callback(toServiceError(error));
-        },
-      );
-    };
-  }
+  const onUnexpected = (error: unknown) => log.error({ err: error }, 'local API call failed');
   return {
-    version: unary('Version', () => api.version()),
-    info: unary('Info', () => api.info()),
+    version: unary(() => api.version(), onUnexpected),
+    info: unary(() => api.info(), onUnexpected),
   };
 }
 

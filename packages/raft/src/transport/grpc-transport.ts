@@ -31,6 +31,8 @@ export interface GrpcTransportOptions {
   readonly channelCredentials?: grpc.ChannelCredentials;
   /** @default grpc.ServerCredentials.createInsecure() */
   readonly serverCredentials?: grpc.ServerCredentials;
+  /** Extra options of the channels to peers (e.g. the TLS server name to expect). */
+  readonly channelOptions?: grpc.ChannelOptions;
   /**
    * Messages queued per peer before new ones are dropped (and the peer reported unreachable).
    * @default 4096
@@ -57,6 +59,7 @@ export interface CompiledGrpcTransportOptions {
   readonly server: grpc.Server | undefined;
   readonly channelCredentials: grpc.ChannelCredentials;
   readonly serverCredentials: grpc.ServerCredentials;
+  readonly channelOptions: grpc.ChannelOptions;
   readonly queueCapacity: number;
   readonly maxMessageBytes: number;
   readonly forwardTimeoutMs: number;
@@ -81,6 +84,7 @@ export function compileGrpcTransportOptions(o: GrpcTransportOptions): CompiledGr
     server: o.server,
     channelCredentials: o.channelCredentials ?? grpc.credentials.createInsecure(),
     serverCredentials: o.serverCredentials ?? grpc.ServerCredentials.createInsecure(),
+    channelOptions: o.channelOptions ?? {},
     queueCapacity,
     maxMessageBytes: o.maxMessageBytes ?? 256 * 1024 * 1024,
     forwardTimeoutMs: o.forwardTimeoutMs ?? 5000,
@@ -191,6 +195,7 @@ export class GrpcTransport implements RaftTransport {
       'grpc.max_reconnect_backoff_ms': 1000,
       'grpc.max_send_message_length': this.#o.maxMessageBytes,
       'grpc.max_receive_message_length': this.#o.maxMessageBytes,
+      ...this.#o.channelOptions,
     });
     const sender = new PeerSender({
       peer: id,
@@ -354,10 +359,6 @@ export class GrpcTransport implements RaftTransport {
         });
         call.on('end', () => callback(null, {}));
       },
-      join: (_call, callback) =>
-        callback({ code: grpc.status.UNIMPLEMENTED, details: 'Raft join is not implemented yet' }),
-      leave: (_call, callback) =>
-        callback({ code: grpc.status.UNIMPLEMENTED, details: 'Raft leave is not implemented yet' }),
       propose: (call, callback) =>
         this.#serveForwarded(callback, (h, signal) => h.onPropose(call.request.data, signal)),
       readIndex: (_call, callback) =>

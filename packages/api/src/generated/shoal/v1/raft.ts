@@ -1622,24 +1622,6 @@ export const RaftService = {
     responseSerialize: (value: RaftStreamAck): Buffer => Buffer.from(RaftStreamAck.encode(value).finish()),
     responseDeserialize: (value: Buffer): RaftStreamAck => RaftStreamAck.decode(value),
   },
-  join: {
-    path: "/shoal.v1.Raft/Join" as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: RaftJoinRequest): Buffer => Buffer.from(RaftJoinRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): RaftJoinRequest => RaftJoinRequest.decode(value),
-    responseSerialize: (value: RaftJoinResponse): Buffer => Buffer.from(RaftJoinResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): RaftJoinResponse => RaftJoinResponse.decode(value),
-  },
-  leave: {
-    path: "/shoal.v1.Raft/Leave" as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: RaftLeaveRequest): Buffer => Buffer.from(RaftLeaveRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): RaftLeaveRequest => RaftLeaveRequest.decode(value),
-    responseSerialize: (value: RaftLeaveResponse): Buffer => Buffer.from(RaftLeaveResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): RaftLeaveResponse => RaftLeaveResponse.decode(value),
-  },
   /** Proposals sent to a follower go to the leader through this call. */
   propose: {
     path: "/shoal.v1.Raft/Propose" as const,
@@ -1665,8 +1647,6 @@ export const RaftService = {
 export interface RaftServer extends UntypedServiceImplementation {
   /** One long-lived stream per peer pair; the receiver answers with its own stream. */
   stream: handleClientStreamingCall<RaftBatch, RaftStreamAck>;
-  join: handleUnaryCall<RaftJoinRequest, RaftJoinResponse>;
-  leave: handleUnaryCall<RaftLeaveRequest, RaftLeaveResponse>;
   /** Proposals sent to a follower go to the leader through this call. */
   propose: handleUnaryCall<RaftProposeRequest, RaftProposeResponse>;
   readIndex: handleUnaryCall<RaftReadIndexRequest, RaftReadIndexResponse>;
@@ -1688,36 +1668,6 @@ export interface RaftClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RaftStreamAck) => void,
   ): ClientWritableStream<RaftBatch>;
-  join(
-    request: RaftJoinRequest,
-    callback: (error: ServiceError | null, response: RaftJoinResponse) => void,
-  ): ClientUnaryCall;
-  join(
-    request: RaftJoinRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: RaftJoinResponse) => void,
-  ): ClientUnaryCall;
-  join(
-    request: RaftJoinRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: RaftJoinResponse) => void,
-  ): ClientUnaryCall;
-  leave(
-    request: RaftLeaveRequest,
-    callback: (error: ServiceError | null, response: RaftLeaveResponse) => void,
-  ): ClientUnaryCall;
-  leave(
-    request: RaftLeaveRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: RaftLeaveResponse) => void,
-  ): ClientUnaryCall;
-  leave(
-    request: RaftLeaveRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: RaftLeaveResponse) => void,
-  ): ClientUnaryCall;
   /** Proposals sent to a follower go to the leader through this call. */
   propose(
     request: RaftProposeRequest,
@@ -1754,6 +1704,91 @@ export interface RaftClient extends Client {
 export const RaftClient = makeGenericClientConstructor(RaftService, "shoal.v1.Raft") as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): RaftClient;
   service: typeof RaftService;
+  serviceName: string;
+};
+
+/** Membership of the managers' Raft group, served by the manager (not the transport). */
+export type RaftMembershipService = typeof RaftMembershipService;
+export const RaftMembershipService = {
+  /**
+   * A manager that joined with a manager certificate asks to become a member; it is
+   * added as a learner and promoted to voter once it has caught up.
+   */
+  join: {
+    path: "/shoal.v1.RaftMembership/Join" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RaftJoinRequest): Buffer => Buffer.from(RaftJoinRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RaftJoinRequest => RaftJoinRequest.decode(value),
+    responseSerialize: (value: RaftJoinResponse): Buffer => Buffer.from(RaftJoinResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RaftJoinResponse => RaftJoinResponse.decode(value),
+  },
+  /** A manager leaving on its own (swarm leave) asks to be removed. */
+  leave: {
+    path: "/shoal.v1.RaftMembership/Leave" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RaftLeaveRequest): Buffer => Buffer.from(RaftLeaveRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RaftLeaveRequest => RaftLeaveRequest.decode(value),
+    responseSerialize: (value: RaftLeaveResponse): Buffer => Buffer.from(RaftLeaveResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RaftLeaveResponse => RaftLeaveResponse.decode(value),
+  },
+} as const;
+
+export interface RaftMembershipServer extends UntypedServiceImplementation {
+  /**
+   * A manager that joined with a manager certificate asks to become a member; it is
+   * added as a learner and promoted to voter once it has caught up.
+   */
+  join: handleUnaryCall<RaftJoinRequest, RaftJoinResponse>;
+  /** A manager leaving on its own (swarm leave) asks to be removed. */
+  leave: handleUnaryCall<RaftLeaveRequest, RaftLeaveResponse>;
+}
+
+export interface RaftMembershipClient extends Client {
+  /**
+   * A manager that joined with a manager certificate asks to become a member; it is
+   * added as a learner and promoted to voter once it has caught up.
+   */
+  join(
+    request: RaftJoinRequest,
+    callback: (error: ServiceError | null, response: RaftJoinResponse) => void,
+  ): ClientUnaryCall;
+  join(
+    request: RaftJoinRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RaftJoinResponse) => void,
+  ): ClientUnaryCall;
+  join(
+    request: RaftJoinRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RaftJoinResponse) => void,
+  ): ClientUnaryCall;
+  /** A manager leaving on its own (swarm leave) asks to be removed. */
+  leave(
+    request: RaftLeaveRequest,
+    callback: (error: ServiceError | null, response: RaftLeaveResponse) => void,
+  ): ClientUnaryCall;
+  leave(
+    request: RaftLeaveRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RaftLeaveResponse) => void,
+  ): ClientUnaryCall;
+  leave(
+    request: RaftLeaveRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RaftLeaveResponse) => void,
+  ): ClientUnaryCall;
+}
+
+export const RaftMembershipClient = makeGenericClientConstructor(
+  RaftMembershipService,
+  "shoal.v1.RaftMembership",
+) as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): RaftMembershipClient;
+  service: typeof RaftMembershipService;
   serviceName: string;
 };
 
