@@ -119,7 +119,8 @@ program
   )
   .option('--json', 'print JSON')
   .action(async (flags: { json?: boolean }) => {
-    const status = await (await Lab.open()).status();
+    const lab = await Lab.open();
+    const status = await lab.status();
     if (flags.json) {
       process.stdout.write(`${JSON.stringify(status)}\n`);
       return;
@@ -138,6 +139,11 @@ program
     ];
     const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
     process.stdout.write(`image ${status.image}, subnet ${status.subnet}\n`);
+    if (lab.currentPartition) {
+      process.stdout.write(
+        `partition ${lab.currentPartition.map((group) => group.join(',')).join(' | ')}\n`,
+      );
+    }
     for (const row of rows) {
       process.stdout.write(
         `${row
@@ -201,6 +207,25 @@ program
   .argument('<node>', 'node name')
   .action(async (node: string) => {
     await (await Lab.open({ onProgress: progress })).heal(node);
+  });
+
+program
+  .command('partition')
+  .description(
+    'split the underlay into groups of nodes (comma-separated, e.g. "m1 m2,m3"): traffic ' +
+      'between groups is dropped, nodes in no group are untouched; replaces any earlier partition',
+  )
+  .argument('<groups...>', 'two or more groups, each "node[,node…]"')
+  .action(async (groups: string[]) => {
+    const lab = await Lab.open({ onProgress: progress });
+    await lab.partition(groups.map((group) => group.split(',').filter((name) => name !== '')));
+  });
+
+program
+  .command('unpartition')
+  .description('make the underlay whole again')
+  .action(async () => {
+    await (await Lab.open({ onProgress: progress })).unpartition();
   });
 
 program

@@ -46,6 +46,8 @@ export interface LabStateRecord {
   readonly shoald: boolean;
   readonly createdAt: string;
   nodes: LabNodeRecord[];
+  /** The partition in force (groups of node names), or null when the underlay is whole. */
+  partition?: string[][] | null;
 }
 
 /** Reads the state file, or returns undefined when there is none. */

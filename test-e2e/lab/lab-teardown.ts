@@ -13,6 +13,7 @@ import { LabError } from './errors.js';
 import { LAB_CGROUP, type LabLayout, NODE_NAME_PATTERN, nodePaths } from './lab-layout.js';
 import { runCommand } from './run-command.js';
 import { deleteLink, deleteNetns, listLabLinks, listLabNetns } from './underlay-network.js';
+import { clearPartition, hasPartitionTable, PARTITION_TABLE } from './underlay-partition.js';
 
 /** What {@link tearDownLab} removed. */
 export interface TeardownReport {
@@ -174,8 +175,8 @@ async function unmountAll(roots: readonly string[]): Promise<string[]> {
 }
 
 /**
- * Removes every namespace, process, mount, cgroup, link, shim socket and directory of a
- * lab under `layout`, whether or not its state file exists. Idempotent; the image cache
+ * Removes every namespace, process, mount, cgroup, link, partition table, shim socket and
+ * directory of a lab under `layout`, whether or not its state file exists. Idempotent; the image cache
  * is kept.
  *
  * @throws {LabError} `SHOAL_LAB_TEARDOWN_INCOMPLETE` naming what could not be removed.
@@ -192,6 +193,7 @@ export async function tearDownLab(layout: LabLayout): Promise<TeardownReport> {
   for (const name of netns) await deleteNetns(name);
   const links = await listLabLinks();
   for (const name of links) await deleteLink(name);
+  await clearPartition();
   const cgroupLeftovers = await removeCgroupTrees(LAB_CGROUP);
 
   const mountLeftovers = await listMountsUnder(roots);
@@ -210,6 +212,7 @@ export async function tearDownLab(layout: LabLayout): Promise<TeardownReport> {
     ...cgroupLeftovers.map((dir) => `cgroup ${dir}`),
     ...(await listLabNetns()).map((name) => `netns ${name}`),
     ...(await listLabLinks()).map((name) => `link ${name}`),
+    ...((await hasPartitionTable()) ? [`nft table bridge ${PARTITION_TABLE}`] : []),
   ];
   if (leftovers.length > 0) {
     throw new LabError(

@@ -38,6 +38,7 @@ import {
 import { type CommandResult, runCommand } from './run-command.js';
 import { ensureTaskImageTarball, loadTaskImage, TASK_IMAGE } from './task-image.js';
 import { createNodeNetwork, ensureBridge, isNodeLinkUp, setNodeLink } from './underlay-network.js';
+import { applyPartition, clearPartition } from './underlay-partition.js';
 import {
   DEFAULT_UNDERLAY_CIDR,
   hostAddress,
@@ -550,6 +551,47 @@ export class Lab {
   async heal(name: string): Promise<void> {
     await setNodeLink(this.node(name).paths, true);
     this.#progress(`${name}: underlay link up`);
+  }
+
+  /** The partition in force (groups of node names), or null when the underlay is whole. */
+  get currentPartition(): readonly (readonly string[])[] | null {
+    return this.#state.partition ?? null;
+  }
+
+  /**
+   * `partition`: splits the underlay into `groups` of nodes; frames between nodes of
+   * different groups are dropped (ARP included), nodes in no group keep talking to all.
+   * Replaces any earlier partition.
+   *
+   * @throws {LabError} `SHOAL_LAB_INVALID_ARGUMENT` for fewer than two non-empty groups or
+   * a node named twice; `SHOAL_LAB_UNKNOWN_NODE` for a node the lab does not have.
+   * @example
+   * await lab.partition([['m1'], ['m2', 'm3']]); // m1 alone, away from the other managers
+   */
+  async partition(groups: readonly (readonly string[])[]): Promise<void> {
+    const named = groups.map((group) => group.map((name) => this.node(name).name));
+    const all = named.flat();
+    const twice = all.find((name, index) => all.indexOf(name) !== index);
+    if (named.filter((group) => group.length > 0).length < 2 || twice !== undefined) {
+      throw new LabError(
+        'SHOAL_LAB_INVALID_ARGUMENT',
+        twice === undefined
+          ? `Partition lab: want at least two non-empty groups: ${JSON.stringify(named)}`
+          : `Partition lab: node "${twice}" is in more than one group: ${JSON.stringify(named)}`,
+      );
+    }
+    await applyPartition(named.map((group) => group.map((name) => this.node(name).paths.hostVeth)));
+    this.#state.partition = named;
+    await this.#save();
+    this.#progress(`partition: ${named.map((group) => group.join(',')).join(' | ')}`);
+  }
+
+  /** `unpartition`: makes the underlay whole again (a no-op when it is). */
+  async unpartition(): Promise<void> {
+    await clearPartition();
+    this.#state.partition = null;
+    await this.#save();
+    this.#progress('partition removed');
   }
 
   /** `down`: removes the whole lab; see {@link Lab.down}. */

@@ -318,9 +318,26 @@ describe('lab', () => {
     await run('m1', ['ping', '-c', '1', '-W', '2', ipOf('w1')]);
   });
 
-  it('lab: down leaves no namespace, process, mount, cgroup, link or directory behind', async () => {
+  it('lab: partition drops traffic between groups only, and unpartition restores it', async () => {
+    await lab.partition([['m1'], ['w1']]);
+    const across = await lab.exec('m1', ['ping', '-c', '1', '-W', '1', ipOf('w1')]);
+    expect(across.exitCode).not.toBe(0);
+    // w2 is in no group: it still reaches both sides.
+    await run('w2', ['ping', '-c', '1', '-W', '2', ipOf('m1')]);
+    await run('w2', ['ping', '-c', '1', '-W', '2', ipOf('w1')]);
+    await lab.unpartition();
+    await run('m1', ['ping', '-c', '1', '-W', '2', ipOf('w1')]);
+  });
+
+  it('lab: down leaves no namespace, process, mount, cgroup, link, nft table or directory behind', async () => {
     const names = lab.nodes.map((node) => node.name);
+    // A partition left in force must go too.
+    await lab.partition([['m1'], ['w1', 'w2']]);
     await lab.down();
+
+    expect(() =>
+      execFileSync('nft', ['list', 'table', 'bridge', 'shoal_lab'], { stdio: 'ignore' }),
+    ).toThrow();
 
     const netns = existsSync('/run/netns') ? await readdir('/run/netns') : [];
     expect(netns.filter((name) => name.startsWith(LAB_NETNS_PREFIX))).toEqual([]);
