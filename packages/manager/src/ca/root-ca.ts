@@ -268,7 +268,8 @@ export class RootCA {
     const now = options.now ?? this.#clock.now();
     // A full hour of backdate on a certificate living minutes would put it past its
     // renewal point at once; test-only short lives get a quarter of their life instead.
-    const backdateMs = Math.min(CERT_BACKDATE_MS, Math.floor(validityMs / 4));
+    const backdateMs =
+      validityMs >= NODE_CERT_VALIDITY_MIN_MS ? CERT_BACKDATE_MS : Math.floor(validityMs / 4);
     const rootNotAfter = Date.parse(this.#certificate.validTo);
     const names = [ROLE_OU[role], nodeId, ...(role === 'manager' ? [CA_SERVER_NAME] : [])];
     const root = new x509.X509Certificate(this.certPem);

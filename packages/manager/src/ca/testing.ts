@@ -36,3 +36,21 @@ export async function issueTestNode(
   const certPem = await ca.issueNodeCertificate({ csrPem, ...identity, ...options });
   return { certPem, keyPem };
 }
+
+/** What `fn` throws, or `undefined` when it returns. @internal */
+export function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+/** What `promise` rejects with, or `undefined` when it resolves. @internal */
+export function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
