@@ -6,6 +6,7 @@ import { LabError } from './errors.js';
 import { Lab, type LabCreateOptions, type LabNodesOptions } from './lab.js';
 import type { NodeCapacity } from './lab-state.js';
 import { parseCapacityFlag, parseLabelFlag } from './node-flags.js';
+import { TASK_IMAGE } from './task-image.js';
 import { DEFAULT_UNDERLAY_CIDR } from './underlay-subnet.js';
 
 const started = Date.now();
@@ -72,7 +73,23 @@ const program = new Command('lab')
       'each with its own containerd, dockerd and shoald. Run as root.',
   )
   .enablePositionalOptions()
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `
+Nodes are m1, m2, … (managers) and w1, w2, … (workers); "lab-m1" works too.
+Files: state /var/lib/shoal-lab (lab.json, nodes/<node>/{docker,containerd,shoald,logs}),
+sockets /run/shl/<node>/{docker,containerd,shoald}.sock, image cache /var/cache/shoal-lab.
+Names: namespaces lab-<node>, bridge shl-br0, veths shl-<node>, cgroups shoal-lab/<node>.
+More in test-e2e/lab/README.md.
+
+Examples:
+  lab up --managers 3 --workers 2 --label w1=zone=a --capacity w2=1,512m
+  lab exec w1 -- docker run --rm --network host ${TASK_IMAGE} wget -qO- http://198.18.0.1:8080/
+  lab kill m1 --only shoald && lab start m1
+  lab partition m1 m2,m3 && lab unpartition
+  lab down`,
+  );
 
 withNodeFlags(
   program
