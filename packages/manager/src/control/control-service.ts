@@ -1,0 +1,39 @@
+// The Control service as grpc-js handlers: nodes and the cluster through ControlApi;
+// services, tasks and networks answer "not supported yet" until their issues land.
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { type pb, ShoalError, unary } from '@shoal/api';
+import type { Logger } from 'pino';
+import type { ControlApi } from './control-api.js';
+
+function notYet(action: string) {
+  return async (): Promise<never> => {
+    throw new ShoalError(
+      'SHOAL_NOT_IMPLEMENTED',
+      `${action}: not supported yet: services, tasks and networks arrive with a later Shoal release`,
+    );
+  };
+}
+
+/** Builds the Control service implementation over `api`. */
+export function controlService(api: ControlApi, log: Logger): UntypedServiceImplementation {
+  const onUnexpected = (error: unknown) => log.error({ err: error }, 'control call failed');
+  return {
+    getNode: unary((r: pb.GetNodeRequest) => api.getNode(r), onUnexpected),
+    listNodes: unary((r: pb.ListNodesRequest) => api.listNodes(r), onUnexpected),
+    updateNode: unary((r: pb.UpdateNodeRequest) => api.updateNode(r), onUnexpected),
+    removeNode: unary((r: pb.RemoveNodeRequest) => api.removeNode(r), onUnexpected),
+    getCluster: unary((r: pb.GetClusterRequest) => api.getCluster(r), onUnexpected),
+    updateCluster: unary((r: pb.UpdateClusterRequest) => api.updateCluster(r), onUnexpected),
+    getService: unary(notYet('Inspect service')),
+    listServices: unary(notYet('List services')),
+    createService: unary(notYet('Create service')),
+    updateService: unary(notYet('Update service')),
+    removeService: unary(notYet('Remove service')),
+    getTask: unary(notYet('Inspect task')),
+    listTasks: unary(notYet('List tasks')),
+    getNetwork: unary(notYet('Inspect network')),
+    listNetworks: unary(notYet('List networks')),
+    createNetwork: unary(notYet('Create network')),
+    removeNetwork: unary(notYet('Remove network')),
+  };
+}
