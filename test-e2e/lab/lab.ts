@@ -176,6 +176,7 @@ export class Lab {
   readonly #layout: LabLayout;
   readonly #state: LabStateRecord;
   readonly #progress: (message: string) => void;
+  #saving: Promise<void> = Promise.resolve();
 
   private constructor(layout: LabLayout, state: LabStateRecord, progress: (m: string) => void) {
     this.#layout = layout;
@@ -430,8 +431,12 @@ export class Lab {
     }
   }
 
-  async #save(): Promise<void> {
-    await writeLabState(this.#layout, this.#state);
+  // Saves run one after another: parallel node start-ups save concurrently, and an older
+  // snapshot renamed last would undo a newer one.
+  #save(): Promise<void> {
+    const write = this.#saving.then(() => writeLabState(this.#layout, this.#state));
+    this.#saving = write.catch(() => {});
+    return write;
   }
 
   /** `status`: every node with the pids of its running daemons. */
