@@ -21,7 +21,7 @@ const LOCAL: RpcAccess = { type: 'local' };
 /**
  * Access rule of every RPC, keyed by full method path.
  *
- * - `Control.*` (the user API) and `Raft.*`: managers only.
+ * - `Control.*` (the user API), `Raft.*` and `RaftMembership.*`: managers only.
  * - `Dispatcher.*`: any node, worker or manager.
  * - `CA.GetRootCACertificate`, `CA.IssueNodeCertificate`: open; a joining node has no
  *   certificate yet, and issuance checks the join token (or, for a renewal, the
@@ -63,11 +63,14 @@ export const RPC_ROLES: Readonly<Record<string, RpcAccess>> = {
   '/shoal.v1.Dispatcher/Assignments': NODES,
 
   '/shoal.v1.Raft/Stream': MANAGERS,
-  '/shoal.v1.Raft/Join': MANAGERS,
-  '/shoal.v1.Raft/Leave': MANAGERS,
   '/shoal.v1.Raft/Propose': MANAGERS,
   '/shoal.v1.Raft/ReadIndex': MANAGERS,
+  '/shoal.v1.RaftMembership/Join': MANAGERS,
+  '/shoal.v1.RaftMembership/Leave': MANAGERS,
 
   '/shoal.v1.Local/Version': LOCAL,
   '/shoal.v1.Local/Info': LOCAL,
+  '/shoal.v1.Local/SwarmInit': LOCAL,
+  '/shoal.v1.Local/SwarmJoin': LOCAL,
+  '/shoal.v1.Local/SwarmLeave': LOCAL,
 };
