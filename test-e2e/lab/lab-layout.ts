@@ -98,6 +98,8 @@ export interface NodePaths {
   readonly netnsPath: string;
   /** Host-side end of the node's veth (the node side is `eth0` in its namespace). */
   readonly hostVeth: string;
+  /** The node's UTS namespace (its own hostname), bind-mounted at `<runDir>/<name>/uts`. */
+  readonly utsPath: string;
   /** `<stateDir>/nodes/<name>`: data roots, configs and logs. */
   readonly dir: string;
   /** `<runDir>/<name>`: sockets, pid files, exec roots. */
@@ -146,6 +148,7 @@ export function nodePaths(layout: LabLayout, name: string): NodePaths {
     netns: `${LAB_NETNS_PREFIX}${name}`,
     netnsPath: `/run/netns/${LAB_NETNS_PREFIX}${name}`,
     hostVeth: `${LAB_LINK_PREFIX}${name}`,
+    utsPath: join(run, 'uts'),
     dir,
     runDir: run,
     containerdConfig: join(dir, 'containerd.toml'),

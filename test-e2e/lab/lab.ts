@@ -35,6 +35,7 @@ import {
   spawnDaemon,
   waitDaemonReady,
 } from './node-daemons.js';
+import { ensureNodeUts, nodeNamespaceArgs } from './node-hostname.js';
 import { type CommandResult, runCommand } from './run-command.js';
 import { ensureTaskImageTarball, loadTaskImage, TASK_IMAGE } from './task-image.js';
 import { createNodeNetwork, ensureBridge, isNodeLinkUp, setNodeLink } from './underlay-network.js';
@@ -336,6 +337,7 @@ export class Lab {
         prefixLength: subnet.prefixLength,
       });
       await prepareNode(record.paths);
+      await ensureNodeUts(record.paths, record.hostname);
       this.#state.nodes.push(record);
       await this.#save();
       this.#progress(`${record.name}: namespace ${record.paths.netns}, address ${record.ip}`);
@@ -485,7 +487,7 @@ export class Lab {
       });
     }
     const env = { ...labEnvironment(), ...this.env(name) };
-    const args = [`--net=${paths.netnsPath}`, '--', ...argv];
+    const args = [...nodeNamespaceArgs(paths), '--', ...argv];
     if ((options.stdio ?? 'pipe') === 'pipe') {
       return runCommand('nsenter', args, {
         env,
@@ -542,6 +544,7 @@ export class Lab {
   async start(name: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     const record = this.node(name);
     await prepareNode(record.paths);
+    await ensureNodeUts(record.paths, record.hostname);
     const daemons = LAB_DAEMONS.filter((daemon) => daemon !== 'shoald' || this.#state.shoald);
     await this.#startDaemons(record, daemons, options.signal);
   }

@@ -2,7 +2,8 @@
 // is started through `sh -c 'join cgroup && exec nsenter --net=<netns> -- daemon …'`, so
 // it is in the node's cgroup before it can fork and in the node's network namespace but
 // still in the host's mount namespace (`ip netns exec` would remount /sys and hide the
-// cgroup hierarchies from dockerd). nsenter execs the daemon, so the pid we get is its pid.
+// cgroup hierarchies from dockerd), and in the node's UTS namespace (its hostname). nsenter
+// execs the daemon, so the pid we get is its pid.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { acceptsConnections, pingDocker } from './engine-probe.js';
 import { LabError } from './errors.js';
 import type { LabLayout, NodePaths } from './lab-layout.js';
 import type { LabDaemon, NodeCapacity } from './lab-state.js';
+import { nodeNamespaceArgs } from './node-hostname.js';
 import { runCommand } from './run-command.js';
 
 /** The daemons of a node in start order. */
@@ -180,7 +182,7 @@ export async function spawnDaemon(context: NodeDaemonContext, daemon: LabDaemon)
       { node: spec.name },
     );
   }
-  const script = `${cgroupJoinScript(daemonCgroup(paths, daemon))} && exec nsenter --net=${paths.netnsPath} -- "$@"`;
+  const script = `${cgroupJoinScript(daemonCgroup(paths, daemon))} && exec nsenter ${nodeNamespaceArgs(paths).join(' ')} -- "$@"`;
   const log = openSync(daemonLogFile(paths, daemon), 'a');
   try {
     const child = spawn('sh', ['-c', script, 'sh', ...argv], {

@@ -159,6 +159,9 @@ describe('lab', () => {
       );
       const id = await run(name, ['docker', 'image', 'inspect', '--format', '{{.Id}}', lab.image]);
       expect(id).toMatch(/^sha256:/);
+      // Each node has its own UTS namespace: the engine and a shell see the node's name.
+      expect(await run(name, ['docker', 'info', '--format', '{{.Name}}'])).toBe(name);
+      expect(await run(name, ['hostname'])).toBe(name);
     }
     const labels = await run('w1', ['docker', 'info', '--format', '{{json .Labels}}']);
     expect(JSON.parse(labels)).toContain('zone=a');
