@@ -1,0 +1,411 @@
+// The agent's session with the managers: one Session stream on the leader, heartbeats at
+// the period it hands out, and a quick move to another manager when the stream ends,
+// a heartbeat fails or a manager answers that it is not the leader. A new leader
+// answers within about 2 s of the old one's death (Raft elections take 0.5–1 s), so the
+// first move is immediate and later ones wait at most `maxRetryDelayMs`, not Swarm's
+// growing backoff up to 8 s.
+import * as grpc from '@grpc/grpc-js';
+import { fromServiceError, pb, ShoalError } from '@shoal/api';
+import type { Logger } from 'pino';
+import { LEADER_ADDR_TRAILER, ManagerRotation, verdictOf } from './manager-rotation.js';
+import { type AgentSessionEvent, EventFanout } from './session-events.js';
+
+/** Timers of the session loop; tests may pass fakes. */
+export interface AgentTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(timer: unknown): void;
+}
+
+const SYSTEM_TIMERS: AgentTimers = {
+  // Unref'ed: a session alone must not keep a stopping daemon alive.
+  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
+};
+
+/** Options of {@link AgentSession.start}. */
+export interface AgentSessionOptions {
+  /** Managers' addresses (`host:port`) to start from; session messages update them. */
+  readonly managers: readonly string[];
+  /** mTLS with the node's certificate in production; insecure in tests. */
+  readonly credentials: grpc.ChannelCredentials;
+  /** What this node offers, recorded by the manager at each session start. */
+  readonly description: pb.NodeDescription;
+  readonly log: Logger;
+  /** @default real timers, unref'ed */
+  readonly timers?: AgentTimers;
+  /** A float in [0, 1) for retry jitter. @default Math.random */
+  readonly random?: () => number;
+  /** Moves on when a manager sends no first session message this soon. @default 3000 */
+  readonly openTimeoutMs?: number;
+  /** Longest pause between attempts when several fail in a row. @default 500 */
+  readonly maxRetryDelayMs?: number;
+  /** Deadline of a task status report. @default 5000 */
+  readonly callTimeoutMs?: number;
+  /** Events a slow reader may lag before the oldest are dropped. @default 256 */
+  readonly eventCapacity?: number;
+  /** Extra grpc-js channel options (merged over the fast-reconnect defaults). */
+  readonly channelOptions?: grpc.ChannelOptions;
+}
+
+/**
+ * `connecting`: looking for the leader (no session); `connected`: a session is open and
+ * heartbeats run; `closed`: stopped by `close()` or refused for good (see `closed()`).
+ */
+export type AgentSessionState = 'connecting' | 'connected' | 'closed';
+
+/** How one session attempt ended. */
+interface SessionEnd {
+  readonly code: grpc.status;
+  readonly reason: string;
+  readonly leaderAddr: string | undefined;
+  /** Whether the session got as far as its first message. */
+  readonly opened: boolean;
+  readonly error: ShoalError | undefined;
+}
+
+/** Heartbeat period used until a manager hands one out. */
+const FIRST_PERIOD_MS = 1000;
+
+/**
+ * The node's session with the managers.
+ *
+ * @example
+ * const session = await AgentSession.start({ managers: ['10.0.0.1:2377'], credentials, description, log });
+ * for await (const event of session.events()) if (event.type === 'connected') log.info(event);
+ * await session.close();
+ */
+export class AgentSession {
+  readonly #o: Required<Omit<AgentSessionOptions, 'channelOptions'>> & {
+    channelOptions: grpc.ChannelOptions;
+  };
+  readonly #log: Logger;
+  readonly #rotation: ManagerRotation;
+  readonly #clients = new Map<string, pb.DispatcherClient>();
+  readonly #events: EventFanout<AgentSessionEvent>;
+  #state: AgentSessionState = 'connecting';
+  #sessionId: string | undefined;
+  #manager: string | undefined;
+  #periodMs = FIRST_PERIOD_MS;
+  /** Ends the session attempt in progress (set while one runs). */
+  #endAttempt: (() => void) | undefined;
+  /** Cuts short the pause between attempts. */
+  #wake: (() => void) | undefined;
+  /** Where and why the session closed, for post-mortems (STYLE 36). */
+  #whyClosed: Error | undefined;
+  readonly #closedPromise: Promise<Error | undefined>;
+  #resolveClosed!: (reason: Error | undefined) => void;
+  #loop: Promise<void> | undefined;
+
+  private constructor(options: AgentSessionOptions) {
+    this.#o = {
+      timers: SYSTEM_TIMERS,
+      random: Math.random,
+      openTimeoutMs: 3000,
+      maxRetryDelayMs: 500,
+      callTimeoutMs: 5000,
+      eventCapacity: 256,
+      ...options,
+      channelOptions: options.channelOptions ?? {},
+    };
+    this.#log = options.log.child({ component: 'agent-session' });
+    this.#rotation = new ManagerRotation(options.managers);
+    this.#events = new EventFanout(this.#o.eventCapacity);
+    this.#closedPromise = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+  }
+
+  /**
+   * Opens channels to the managers and starts looking for the leader; resolves at once
+   * (watch `events()` for `connected`). Throws RangeError without managers.
+   */
+  static async start(options: AgentSessionOptions): Promise<AgentSession> {
+    const session = new AgentSession(options);
+    session.#syncChannels();
+    session.#loop = session.#run();
+    return session;
+  }
+
+  get state(): AgentSessionState {
+    return this.#state;
+  }
+
+  /** The open session's ID, undefined while connecting. */
+  get sessionId(): string | undefined {
+    return this.#sessionId;
+  }
+
+  /** The manager the open session is on. */
+  get manager(): string | undefined {
+    return this.#manager;
+  }
+
+  /** The managers known now. */
+  get managers(): readonly string[] {
+    return this.#rotation.list;
+  }
+
+  /** The heartbeat period the manager handed out last. */
+  get heartbeatPeriodMs(): number {
+    return this.#periodMs;
+  }
+
+  /** Events from now on, until the session closes. */
+  events(): AsyncIterableIterator<AgentSessionEvent> {
+    return this.#events.subscribe();
+  }
+
+  /**
+   * Reports task states on the open session; resolves once the leader has written
+   * them. Rejects (SHOAL_UNAVAILABLE) while no session is open: the caller keeps the
+   * reports and sends them again after `connected`.
+   */
+  async reportTaskStatus(
+    updates: pb.UpdateTaskStatusRequest_TaskStatusUpdate[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const sessionId = this.#sessionId;
+    const manager = this.#manager;
+    if (!sessionId || !manager) {
+      throw new ShoalError('SHOAL_UNAVAILABLE', 'Report task status: no session is open: retry');
+    }
+    options.signal?.throwIfAborted();
+    const client = this.#client(manager);
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => call.cancel();
+      const call = client.updateTaskStatus(
+        { sessionId, updates },
+        new grpc.Metadata(),
+        { deadline: Date.now() + this.#o.callTimeoutMs },
+        (error) => {
+          options.signal?.removeEventListener('abort', onAbort);
+          if (!error) return resolve();
+          if (options.signal?.aborted) return reject(options.signal.reason);
+          reject(fromServiceError(error));
+        },
+      );
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Ends the session and closes the channels. Safe twice. */
+  async close(): Promise<void> {
+    this.#shutdown(undefined);
+    await this.#loop;
+  }
+
+  /** Why the session closed (with the stack of the closing call), once closed. */
+  get whyClosed(): Error | undefined {
+    return this.#whyClosed;
+  }
+
+  /** Resolves when closed: undefined after `close()`, the error when refused for good. */
+  closed(): Promise<Error | undefined> {
+    return this.#closedPromise;
+  }
+
+  /** Read after an await, where TypeScript's narrowing of `#state` no longer holds. */
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  #shutdown(reason: Error | undefined): void {
+    if (this.#state === 'closed') return;
+    this.#whyClosed = reason ?? new Error('AgentSession closed by close()');
+    this.#state = 'closed';
+    this.#endAttempt?.();
+    this.#wake?.();
+    for (const client of this.#clients.values()) client.close();
+    this.#clients.clear();
+    this.#events.close();
+    this.#sessionId = undefined;
+    this.#manager = undefined;
+    this.#log.info({ reason: reason?.message }, 'agent session closed');
+    this.#resolveClosed(reason);
+  }
+
+  async #run(): Promise<void> {
+    let failures = 0;
+    while (this.#state !== 'closed') {
+      const manager = this.#rotation.current;
+      const end = await this.#attempt(manager);
+      if (this.#isClosed()) return;
+      failures = end.opened ? 1 : failures + 1;
+      if (end.opened) {
+        this.#events.publish({ type: 'disconnected', manager, reason: end.reason });
+      }
+      this.#log.info(
+        { manager, code: grpc.status[end.code], reason: end.reason, leader: end.leaderAddr },
+        'session ended',
+      );
+      const verdict = verdictOf(end.code, end.leaderAddr);
+      if (verdict.action === 'fatal') {
+        this.#shutdown(end.error ?? new Error(end.reason));
+        return;
+      }
+      if (verdict.action === 'move') this.#rotation.move(verdict.leaderAddr);
+      await this.#pause(this.#retryDelay(failures));
+    }
+  }
+
+  /** No wait for the first failure in a row; then 50 ms doubling to the cap, jittered. */
+  #retryDelay(failures: number): number {
+    if (failures <= 1) return 0;
+    const base = Math.min(this.#o.maxRetryDelayMs, 50 * 2 ** (failures - 2));
+    return Math.round(base * (0.5 + this.#o.random() / 2));
+  }
+
+  #pause(ms: number): Promise<void> {
+    if (ms <= 0 || this.#state === 'closed') return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.#o.timers.setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        this.#o.timers.clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** One session on `manager`, from opening to whatever ends it. Never rejects. */
+  #attempt(manager: string): Promise<SessionEnd> {
+    const timers = this.#o.timers;
+    const client = this.#client(manager);
+    return new Promise<SessionEnd>((resolve) => {
+      let opened = false;
+      let finished = false;
+      let heartbeatTimer: unknown;
+      let heartbeatCall: grpc.ClientUnaryCall | undefined;
+      const call = client.session({ description: this.#o.description, sessionId: '' });
+      const openTimer = timers.setTimeout(
+        () =>
+          finish({
+            code: grpc.status.DEADLINE_EXCEEDED,
+            details: `no session message within ${this.#o.openTimeoutMs} ms`,
+          }),
+        this.#o.openTimeoutMs,
+      );
+      const finish = (status: { code: grpc.status; details: string; metadata?: grpc.Metadata }) => {
+        if (finished) return;
+        finished = true;
+        this.#endAttempt = undefined;
+        timers.clearTimeout(openTimer);
+        if (heartbeatTimer !== undefined) timers.clearTimeout(heartbeatTimer);
+        heartbeatCall?.cancel();
+        call.cancel();
+        this.#sessionId = undefined;
+        this.#manager = undefined;
+        if (this.#state === 'connected') this.#state = 'connecting';
+        const leader = status.metadata?.get(LEADER_ADDR_TRAILER)[0];
+        const error =
+          status.code === grpc.status.OK
+            ? undefined
+            : fromServiceError(
+                Object.assign(new Error(status.details), status) as grpc.ServiceError,
+              );
+        resolve({
+          code: status.code,
+          reason: status.details,
+          leaderAddr: typeof leader === 'string' ? leader : undefined,
+          opened,
+          error,
+        });
+      };
+      this.#endAttempt = () =>
+        finish({ code: grpc.status.CANCELLED, details: 'agent session closed' });
+
+      const beat = (sessionId: string) => {
+        heartbeatTimer = undefined;
+        const timeoutMs = Math.max(500, Math.round(this.#periodMs * 1.5));
+        heartbeatCall = client.heartbeat(
+          { sessionId },
+          new grpc.Metadata(),
+          { deadline: Date.now() + timeoutMs },
+          (error, response) => {
+            heartbeatCall = undefined;
+            if (finished) return;
+            if (error) {
+              finish({
+                code: error.code,
+                details: `heartbeat failed: ${error.details}`,
+                metadata: error.metadata,
+              });
+              return;
+            }
+            this.#periodMs = durationMs(response.period) || this.#periodMs;
+            heartbeatTimer = timers.setTimeout(() => beat(sessionId), this.#periodMs);
+          },
+        );
+      };
+
+      call.on('data', (message: pb.SessionMessage) => {
+        if (finished) return;
+        if (!opened) {
+          opened = true;
+          timers.clearTimeout(openTimer);
+          this.#sessionId = message.sessionId;
+          this.#manager = manager;
+          this.#state = 'connected';
+          this.#log.info({ manager, sessionId: message.sessionId }, 'session open');
+          this.#events.publish({ type: 'connected', manager, sessionId: message.sessionId });
+          // The first heartbeat goes at once, as Swarm's agent does: it confirms the
+          // session both ways and fetches the period.
+          beat(message.sessionId);
+        }
+        this.#onMessage(message);
+      });
+      // Every end of the call, OK or not, arrives as one 'status'; 'error' repeats it.
+      call.on('status', (status: grpc.StatusObject) =>
+        finish({
+          code: status.code,
+          details:
+            status.code === grpc.status.OK ? 'the manager ended the session' : status.details,
+          metadata: status.metadata,
+        }),
+      );
+      call.on('error', () => {});
+    });
+  }
+
+  #onMessage(message: pb.SessionMessage): void {
+    const addrs = message.managers.map((m) => m.addr).filter((addr) => addr !== '');
+    if (addrs.length > 0 && this.#rotation.replace(addrs)) {
+      this.#syncChannels();
+      this.#events.publish({ type: 'managers', list: [...this.#rotation.list] });
+    }
+    if (message.node) this.#events.publish({ type: 'node', node: message.node });
+  }
+
+  /** A channel to every known manager, connecting ahead so a move finds it ready. */
+  #syncChannels(): void {
+    const known = new Set(this.#rotation.list);
+    for (const [addr, client] of this.#clients) {
+      if (known.has(addr) || addr === this.#manager) continue;
+      client.close();
+      this.#clients.delete(addr);
+    }
+    for (const addr of known) this.#client(addr).getChannel().getConnectivityState(true);
+  }
+
+  #client(addr: string): pb.DispatcherClient {
+    let client = this.#clients.get(addr);
+    if (!client) {
+      client = new pb.DispatcherClient(addr, this.#o.credentials, {
+        // A restarted manager should be found in well under the failover budget.
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 1000,
+        ...this.#o.channelOptions,
+      });
+      this.#clients.set(addr, client);
+    }
+    return client;
+  }
+}
+
+function durationMs(duration: pb.Duration | undefined): number {
+  if (!duration) return 0;
+  return Number(duration.seconds) * 1000 + Math.round(duration.nanos / 1e6);
+}
