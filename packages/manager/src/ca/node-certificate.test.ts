@@ -1,8 +1,13 @@
-import { ShoalError } from '@shoal/api';
+import { type pb, ShoalError } from '@shoal/api';
 import { SeededRng } from '@shoal/raft';
 import { describe, expect, it } from 'vitest';
 import { parseNodeCertificate, renewalDelayMs, verifyNodeCertificate } from './node-certificate.js';
-import { identityFromSubject, type SubjectFields } from './node-identity.js';
+import {
+  fromPbNodeRole,
+  identityFromSubject,
+  type SubjectFields,
+  toPbNodeRole,
+} from './node-identity.js';
 import { RootCA } from './root-ca.js';
 import { fixedClock, issueTestNode, T0, thrownBy } from './testing.js';
 import { ECDSA_P256_SHA256, loadX509 } from './x509-loader.js';
@@ -209,5 +214,13 @@ describe('renewalDelayMs', () => {
     const life = 90 * DAY_MS + HOUR_MS;
     expect(delay).toBeGreaterThanOrEqual(life * 0.5 - HOUR_MS);
     expect(delay).toBeLessThan(life * 0.8 - HOUR_MS);
+  });
+});
+
+describe('toPbNodeRole and fromPbNodeRole', () => {
+  it('toPbNodeRole: round-trips both roles through the API enum', () => {
+    expect(fromPbNodeRole(toPbNodeRole('manager'))).toBe('manager');
+    expect(fromPbNodeRole(toPbNodeRole('worker'))).toBe('worker');
+    expect(fromPbNodeRole(-1 as pb.NodeRole)).toBe('worker');
   });
 });

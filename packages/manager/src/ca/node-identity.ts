@@ -1,7 +1,7 @@
 // Who a node is, as its certificate says: CN = node ID, OU = role, O = cluster ID
 // (docs how-swarm-mode-works/pki.md). Shared by certificate parsing, the TLS server-name
 // check and per-RPC authorisation, which all read the same three subject fields.
-import { ShoalError } from '@shoal/api';
+import { pb, ShoalError } from '@shoal/api';
 
 /** A node's role as the PKI names it. */
 export type NodeRoleName = 'worker' | 'manager';
@@ -34,6 +34,16 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
  */
 export function isValidSubjectId(value: string): boolean {
   return ID_PATTERN.test(value);
+}
+
+/** The API's `NodeRole` for a role name. */
+export function toPbNodeRole(role: NodeRoleName): pb.NodeRole {
+  return role === 'manager' ? pb.NodeRole.NODE_ROLE_MANAGER : pb.NodeRole.NODE_ROLE_WORKER;
+}
+
+/** The role name of the API's `NodeRole`; unknown values read as worker, the least privilege. */
+export function fromPbNodeRole(role: pb.NodeRole): NodeRoleName {
+  return role === pb.NodeRole.NODE_ROLE_MANAGER ? 'manager' : 'worker';
 }
 
 /** The role whose OU is `ou`, if any. */

@@ -4,7 +4,6 @@
 // SHA-256 of those bytes and a re-encoded copy would no longer match.
 import { type webcrypto, X509Certificate } from 'node:crypto';
 import { ShoalError } from '@shoal/api';
-import { type Clock, SYSTEM_CLOCK } from './clock.js';
 import {
   describeSpki,
   generateP256KeyPair,
@@ -17,6 +16,7 @@ import { rootCaDigest } from './join-token.js';
 import { readCertificate } from './node-certificate.js';
 import { CA_SERVER_NAME, isValidSubjectId, type NodeRoleName, ROLE_OU } from './node-identity.js';
 import { CRYPTO_RNG, type SecureRng } from './secure-rng.js';
+import { SYSTEM_WALL_CLOCK, type WallClock } from './wall-clock.js';
 import { ECDSA_P256_SHA256, loadX509 } from './x509-loader.js';
 
 const HOUR_MS = 3_600_000;
@@ -42,8 +42,8 @@ const SERIAL_BYTES = 20;
 
 /** Options of {@link RootCA.create}. */
 export interface RootCAOptions {
-  /** @default SYSTEM_CLOCK */
-  clock?: Clock;
+  /** @default SYSTEM_WALL_CLOCK */
+  clock?: WallClock;
   /** Randomness for serial numbers. @default CRYPTO_RNG */
   rng?: SecureRng;
   /** @default ROOT_CA_VALIDITY_MS (20 years) */
@@ -52,8 +52,8 @@ export interface RootCAOptions {
 
 /** Options of {@link RootCA.fromPem}. */
 export interface LoadRootCAOptions {
-  /** @default SYSTEM_CLOCK */
-  clock?: Clock;
+  /** @default SYSTEM_WALL_CLOCK */
+  clock?: WallClock;
   /** @default CRYPTO_RNG */
   rng?: SecureRng;
 }
@@ -81,7 +81,7 @@ export interface IssueNodeCertificateOptions {
  * The cluster's root certificate authority.
  *
  * @example
- * const ca = await RootCA.create({ clock: SYSTEM_CLOCK });
+ * const ca = await RootCA.create({ clock: SYSTEM_WALL_CLOCK });
  * const token = generateJoinToken(ca.digest(), CRYPTO_RNG);
  * const certPem = await ca.issueNodeCertificate({ csrPem, nodeId, role: 'worker', clusterId });
  */
@@ -91,7 +91,7 @@ export class RootCA {
   readonly #keyPem: string;
   readonly #signingKey: webcrypto.CryptoKey;
   readonly #certificate: X509Certificate;
-  readonly #clock: Clock;
+  readonly #clock: WallClock;
   readonly #rng: SecureRng;
 
   private constructor(
@@ -115,7 +115,7 @@ export class RootCA {
    * @throws RangeError when `validityMs` is not a positive integer.
    */
   static async create(options: RootCAOptions = {}): Promise<RootCA> {
-    const clock = options.clock ?? SYSTEM_CLOCK;
+    const clock = options.clock ?? SYSTEM_WALL_CLOCK;
     const rng = options.rng ?? CRYPTO_RNG;
     const validityMs = options.validityMs ?? ROOT_CA_VALIDITY_MS;
     if (!Number.isSafeInteger(validityMs) || validityMs <= 0) {
@@ -187,7 +187,7 @@ export class RootCA {
       );
     }
     return new RootCA(certPem, keyPem, await toSigningKey(key), {
-      clock: options.clock ?? SYSTEM_CLOCK,
+      clock: options.clock ?? SYSTEM_WALL_CLOCK,
       rng: options.rng ?? CRYPTO_RNG,
     });
   }

@@ -1,16 +1,17 @@
 // Fixtures shared by the CA tests: a fixed clock, deterministic randomness and ready-made
 // certificates. Not exported from the package.
-import type { Clock } from './clock.js';
+
 import type { NodeRoleName } from './node-identity.js';
 import { createNodeKeyAndCsr } from './node-keys.js';
 import type { RootCA } from './root-ca.js';
 import type { SecureRng } from './secure-rng.js';
+import type { WallClock } from './wall-clock.js';
 
 /** 2026-01-01T00:00:00Z. @internal */
 export const T0 = Date.parse('2026-01-01T00:00:00Z');
 
 /** A clock that stays at `now` until moved. @internal */
-export function fixedClock(now = T0): Clock & { set(ms: number): void } {
+export function fixedClock(now = T0): WallClock & { set(ms: number): void } {
   let current = now;
   return { now: () => current, set: (ms) => (current = ms) };
 }
