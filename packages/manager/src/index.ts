@@ -2,6 +2,74 @@
 // orchestrators, the scheduler and the dispatcher.
 
 export {
+  type AuthorizableCall,
+  type AuthorizeOptions,
+  authorizationInterceptor,
+  authorizeRpc,
+  callerIdentity,
+  requireRole,
+} from './ca/authorize.js';
+export {
+  generateJoinToken,
+  generateJoinTokens,
+  JOIN_TOKEN_DIGEST_LENGTH,
+  JOIN_TOKEN_PREFIX,
+  JOIN_TOKEN_SECRET_LENGTH,
+  type JoinTokens,
+  type ParsedJoinToken,
+  parseJoinToken,
+  roleOfJoinToken,
+  rootCaDigest,
+  tokenMatches,
+} from './ca/join-token.js';
+export {
+  type NodeCertificateInfo,
+  parseNodeCertificate,
+  RENEWAL_WINDOW,
+  type RenewalDelayOptions,
+  renewalDelayMs,
+  type VerifyNodeCertificateOptions,
+  verifyNodeCertificate,
+} from './ca/node-certificate.js';
+export {
+  CA_SERVER_NAME,
+  fromPbNodeRole,
+  identityFromSubject,
+  isValidSubjectId,
+  type NodeIdentity,
+  type NodeRoleName,
+  ROLE_OU,
+  roleOfOu,
+  type SubjectFields,
+  toPbNodeRole,
+} from './ca/node-identity.js';
+export { createNodeKeyAndCsr, type NodeKeyAndCsr, verifyRootAgainstToken } from './ca/node-keys.js';
+export { generateRandomId, RANDOM_ID_BYTES, RANDOM_ID_LENGTH } from './ca/random-id.js';
+export {
+  CERT_BACKDATE_MS,
+  type IssueNodeCertificateOptions,
+  type LoadRootCAOptions,
+  NODE_CERT_VALIDITY_DEFAULT_MS,
+  NODE_CERT_VALIDITY_MIN_MS,
+  ROOT_CA_COMMON_NAME,
+  ROOT_CA_VALIDITY_MS,
+  RootCA,
+  type RootCAOptions,
+} from './ca/root-ca.js';
+export { RPC_ROLES, type RpcAccess } from './ca/rpc-roles.js';
+export { CRYPTO_RNG, type SecureRng } from './ca/secure-rng.js';
+export {
+  type ClientTlsOptions,
+  clientCredentials,
+  insecureCaBootstrapCredentials,
+  MANAGER_CHANNEL_OPTIONS,
+  MANAGER_SERVER_NAME,
+  NodeServerCredentials,
+  type ServerTlsOptions,
+  serverCredentials,
+} from './ca/tls.js';
+export { SYSTEM_WALL_CLOCK, type WallClock } from './ca/wall-clock.js';
+export {
   type DispatcherClock,
   SYSTEM_DISPATCHER_CLOCK,
   type TimerHandle,
