@@ -22,9 +22,13 @@ export class MemoryStorage implements LogStorage {
     this.#ents = [dummy(snapshot.meta.index, snapshot.meta.term)];
   }
 
-  /** A fresh log whose initial configuration is `conf` (a bootstrap snapshot at index 0). */
+  /**
+   * A fresh log. With members in `conf` (a new cluster), the log starts with the
+   * {@link bootstrapSnapshot}; without (a member about to join), it is empty and the
+   * leader will send it a snapshot.
+   */
   static create(conf: ConfState = { voters: [], learners: [] }): MemoryStorage {
-    return new MemoryStorage({ meta: { index: 0, term: 0, conf }, data: new Uint8Array() });
+    return new MemoryStorage(bootstrapSnapshot(conf));
   }
 
   initialState(): { hardState: HardState; conf: ConfState } {
@@ -133,6 +137,26 @@ export class MemoryStorage implements LogStorage {
   #offset(): number {
     return this.#ents[0]!.index;
   }
+}
+
+/** Index of the snapshot that holds a new cluster's initial configuration. */
+export const BOOTSTRAP_INDEX = 1;
+
+/**
+ * The first snapshot of a member's log. For a new cluster it sits at index 1, term 1 and
+ * holds the initial configuration with an empty state machine image. Why not index 0:
+ * a member that joins later starts empty and must learn the initial configuration; at
+ * index 1 the leader's log starts at 2, so the joiner is sent this snapshot (or a later
+ * one) instead of entries that only hold the changes made since (etcd instead writes the
+ * initial members as conf-change entries). An empty `conf` gives the empty log at 0.
+ *
+ * @example
+ * bootstrapSnapshot({ voters: [1], learners: [] }).meta.index; // 1
+ */
+export function bootstrapSnapshot(conf: ConfState): Snapshot {
+  const empty = conf.voters.length + conf.learners.length === 0;
+  const index = empty ? 0 : BOOTSTRAP_INDEX;
+  return { meta: { index, term: index, conf }, data: new Uint8Array() };
 }
 
 function dummy(index: number, term: number): Entry {

@@ -24,8 +24,6 @@ import type {
 import { checkMessage } from './validate.js';
 
 type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
-/** A message as built by the core: `from` is always this member. */
-type Outgoing = Message extends infer M ? (M extends Message ? Omit<M, 'from'> : never) : never;
 
 const EMPTY = new Uint8Array();
 
@@ -105,12 +103,13 @@ export class Raft {
   }
 
   #loadState(hs: HardState): void {
-    if (hs.commit < this.log.committed || hs.commit > this.log.lastIndex()) {
+    if (hs.commit > this.log.lastIndex()) {
       throw new RangeError(
-        `Create raft node failed: stored commit must be in [${this.log.committed}, ${this.log.lastIndex()}]: got ${hs.commit}`,
+        `Create raft node failed: stored commit must not exceed the last index ${this.log.lastIndex()}: got ${hs.commit}`,
       );
     }
-    this.log.committed = hs.commit;
+    // A commit index older than the snapshot is fine: a snapshot holds committed entries only.
+    this.log.committed = Math.max(hs.commit, this.log.committed);
     this.term = hs.term;
     this.vote = hs.vote;
   }
@@ -134,10 +133,9 @@ export class Raft {
     return this.isVoter() && !this.log.hasPendingSnapshot();
   }
 
-  #send(m: Outgoing): void {
-    const full = { ...m, from: this.id } as Message;
-    if (AFTER_PERSIST.has(full.type)) this.msgsAfterPersist.push(full);
-    else this.msgs.push(full);
+  #send(m: Message): void {
+    if (AFTER_PERSIST.has(m.type)) this.msgsAfterPersist.push(m);
+    else this.msgs.push(m);
   }
 
   // ---- roles ------------------------------------------------------------------------
@@ -291,7 +289,7 @@ export class Raft {
         const type = kind === 'vote' ? 'voteResponse' : 'preVoteResponse';
         this.msgsAfterPersist.push({ type, from: id, to: id, term, reject: false });
       } else {
-        this.#send({ type: kind, to: id, term, index, logTerm, force: transfer });
+        this.#send({ from: this.id, type: kind, to: id, term, index, logTerm, force: transfer });
       }
     }
   }
@@ -344,6 +342,7 @@ export class Raft {
         // A stale leader (e.g. after a partition heals) learns the new term from this
         // reply and steps down; otherwise pre-vote/check-quorum could leave it stuck.
         this.#send({
+          from: this.id,
           type: 'appendResponse',
           to: m.from,
           term: this.term,
@@ -353,7 +352,13 @@ export class Raft {
           hintTerm: 0,
         });
       } else if (m.type === 'preVote') {
-        this.#send({ type: 'preVoteResponse', to: m.from, term: this.term, reject: true });
+        this.#send({
+          from: this.id,
+          type: 'preVoteResponse',
+          to: m.from,
+          term: this.term,
+          reject: true,
+        });
       }
       return;
     }
@@ -383,13 +388,13 @@ export class Raft {
       (m.type === 'preVote' && m.term > this.term);
     const respType = m.type === 'vote' ? 'voteResponse' : 'preVoteResponse';
     if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
-      this.#send({ type: respType, to: m.from, term: m.term, reject: false });
+      this.#send({ from: this.id, type: respType, to: m.from, term: m.term, reject: false });
       if (m.type === 'vote') {
         this.electionElapsed = 0;
         this.vote = m.from;
       }
     } else {
-      this.#send({ type: respType, to: m.from, term: this.term, reject: true });
+      this.#send({ from: this.id, type: respType, to: m.from, term: this.term, reject: true });
     }
   }
 
@@ -398,13 +403,10 @@ export class Raft {
       case 'propose':
       case 'readIndex':
       case 'transferLeader':
-        // Forwarded to the leader we know; with none, the request is dropped (the
-        // local API throws NotLeaderError before getting here).
-        if (this.lead === 0) {
-          this.reject(`${m.type} dropped: no leader known`, m);
-          return;
-        }
-        this.msgs.push({ ...m, to: this.lead });
+        // Forwarded to us by a member that took us for the leader. Dropped, not forwarded
+        // again: two members each believing the other leads would bounce it forever.
+        // (Our own requests go straight to the leader from proposeLocal and friends.)
+        this.reject(`${m.type} dropped: forwarded to a member that is not the leader`, m);
         return;
       case 'append':
         this.electionElapsed = 0;
@@ -478,6 +480,7 @@ export class Raft {
 
   #ack(to: RaftId, index: number): void {
     this.#send({
+      from: this.id,
       type: 'appendResponse',
       to,
       term: this.term,
@@ -505,6 +508,7 @@ export class Raft {
     // Mismatch: hint the highest entry that might match so the leader skips whole terms.
     const hint = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm);
     this.#send({
+      from: this.id,
       type: 'appendResponse',
       to: m.from,
       term: this.term,
@@ -522,7 +526,13 @@ export class Raft {
       return;
     }
     this.log.commitTo(m.commit);
-    this.#send({ type: 'heartbeatResponse', to: m.from, term: this.term, context: m.context });
+    this.#send({
+      from: this.id,
+      type: 'heartbeatResponse',
+      to: m.from,
+      term: this.term,
+      context: m.context,
+    });
   }
 
   #handleSnapshot(m: MessageOf<'snapshot'>): void {
@@ -605,7 +615,7 @@ export class Raft {
         for (let i = 0; i < MAX_SENDS_PER_ACK && this.#maybeSendAppend(m.from, false); i++) {}
       }
       if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
-        this.#send({ type: 'timeoutNow', to: m.from, term: this.term });
+        this.#send({ from: this.id, type: 'timeoutNow', to: m.from, term: this.term });
       }
     }
   }
@@ -628,7 +638,15 @@ export class Raft {
 
   #answerRead(from: RaftId, index: number, context: Uint8Array): void {
     if (from === this.id) this.readStates.push({ index, context });
-    else this.#send({ type: 'readIndexResponse', to: from, term: this.term, index, context });
+    else
+      this.#send({
+        from: this.id,
+        type: 'readIndexResponse',
+        to: from,
+        term: this.term,
+        index,
+        context,
+      });
   }
 
   #committedEntryInCurrentTerm(): boolean {
@@ -665,7 +683,7 @@ export class Raft {
     this.electionElapsed = 0;
     this.leadTransferee = target;
     if (pr.match === this.log.lastIndex()) {
-      this.#send({ type: 'timeoutNow', to: target, term: this.term });
+      this.#send({ from: this.id, type: 'timeoutNow', to: target, term: this.term });
     } else {
       this.#maybeSendAppend(target, true);
     }
@@ -751,7 +769,14 @@ export class Raft {
       if (id === this.id) continue;
       // Never tell a follower to commit past what it is known to hold.
       const commit = Math.min(pr.match, this.log.committed);
-      this.#send({ type: 'heartbeat', to: id, term: this.term, commit, context: ctx });
+      this.#send({
+        from: this.id,
+        type: 'heartbeat',
+        to: id,
+        term: this.term,
+        commit,
+        context: ctx,
+      });
     }
   }
 
@@ -772,6 +797,7 @@ export class Raft {
     if (prevTerm === undefined || ents === undefined) return this.#maybeSendSnapshot(to, pr);
     if (ents.length === 0 && !sendIfEmpty) return false;
     this.#send({
+      from: this.id,
       type: 'append',
       to,
       term: this.term,
@@ -794,7 +820,7 @@ export class Raft {
       return false;
     }
     pr.becomeSnapshot(snap.meta.index);
-    this.#send({ type: 'snapshot', to, term: this.term, snapshot: snap });
+    this.#send({ from: this.id, type: 'snapshot', to, term: this.term, snapshot: snap });
     return true;
   }
 

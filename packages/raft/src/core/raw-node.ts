@@ -10,6 +10,7 @@ import { entriesBytes } from './raft-log.js';
 import type {
   ConfChange,
   ConfState,
+  Entry,
   HardState,
   Message,
   RaftId,
@@ -193,13 +194,10 @@ export class RawNode {
         hintTerm: 0,
       });
     }
-    const softChanged = soft.leader !== this.#prevSoft.leader || soft.role !== this.#prevSoft.role;
-    const hardChanged = !sameHardState(hard, this.#prevHard);
-    const rd: Ready = {
-      ...(softChanged ? { softState: soft } : {}),
-      ...(hardChanged ? { hardState: hard } : {}),
+    const rd: {
+      -readonly [K in keyof Ready]: Ready[K];
+    } = {
       entries,
-      ...(snapshot !== undefined ? { snapshot } : {}),
       committedEntries,
       messages: r.msgs,
       messagesAfterPersist,
@@ -210,6 +208,11 @@ export class RawNode {
         hard.term !== this.#prevHard.term ||
         hard.vote !== this.#prevHard.vote,
     };
+    if (soft.leader !== this.#prevSoft.leader || soft.role !== this.#prevSoft.role) {
+      rd.softState = soft;
+    }
+    if (!sameHardState(hard, this.#prevHard)) rd.hardState = hard;
+    if (snapshot !== undefined) rd.snapshot = snapshot;
     r.msgs = [];
     r.msgsAfterPersist = [];
     r.readStates = [];
@@ -245,22 +248,29 @@ export class RawNode {
     for (const m of steps) r.stepChecked(m);
   }
 
+  /**
+   * Term of the log entry at `index` (stable or not), undefined when compacted or beyond
+   * the log. For diagnostics, the simulator's checkers and tests.
+   * @internal
+   */
+  logTerm(index: number): number | undefined {
+    return this.#raft.log.term(index);
+  }
+
+  /**
+   * Entries in [lo, hi) of the log, stable or not, clamped to what the log holds.
+   * For diagnostics, the simulator's checkers and tests.
+   * @internal
+   */
+  logEntries(lo: number, hi: number): Entry[] {
+    const log = this.#raft.log;
+    const from = Math.max(lo, log.firstIndex());
+    const to = Math.min(hi, log.lastIndex() + 1);
+    return from < to ? log.slice(from, to, Number.MAX_SAFE_INTEGER) : [];
+  }
+
   status(): RaftStatus {
     const r = this.#raft;
-    const progress: Record<RaftId, ProgressStatus> = {};
-    if (r.role === 'leader') {
-      for (const [id, pr] of r.progress) {
-        progress[id] = {
-          match: pr.match,
-          next: pr.next,
-          state: pr.state,
-          recentActive: pr.recentActive,
-          isLearner: pr.isLearner,
-          inflight: pr.inflights.count,
-          pendingSnapshot: pr.pendingSnapshot,
-        };
-      }
-    }
     return {
       id: r.id,
       term: r.term,
@@ -272,10 +282,32 @@ export class RawNode {
       lastIndex: r.log.lastIndex(),
       firstIndex: r.log.firstIndex(),
       leadTransferee: r.leadTransferee,
-      conf: { voters: [...r.conf.voters], learners: [...r.conf.learners] },
-      progress,
+      // Built on access: the simulator reads the scalars after every step.
+      get conf(): ConfState {
+        return { voters: [...r.conf.voters], learners: [...r.conf.learners] };
+      },
+      get progress(): Readonly<Record<RaftId, ProgressStatus>> {
+        return progressOf(r);
+      },
     };
   }
+}
+
+function progressOf(r: Raft): Record<RaftId, ProgressStatus> {
+  const progress: Record<RaftId, ProgressStatus> = {};
+  if (r.role !== 'leader') return progress;
+  for (const [id, pr] of r.progress) {
+    progress[id] = {
+      match: pr.match,
+      next: pr.next,
+      state: pr.state,
+      recentActive: pr.recentActive,
+      isLearner: pr.isLearner,
+      inflight: pr.inflights.count,
+      pendingSnapshot: pr.pendingSnapshot,
+    };
+  }
+  return progress;
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {
