@@ -4,6 +4,7 @@ import {
   generateJoinToken,
   generateJoinTokens,
   parseJoinToken,
+  requireJoinToken,
   roleOfJoinToken,
   rootCaDigest,
   tokenMatches,
@@ -193,5 +194,29 @@ describe('tokenMatches and roleOfJoinToken', () => {
     expect(roleOfJoinToken(tokens.manager, tokens)).toBe('manager');
     expect(roleOfJoinToken('SWMTKN-1-x-y', tokens)).toBeUndefined();
     expect(roleOfJoinToken('', { worker: '', manager: '' })).toBeUndefined();
+  });
+});
+
+describe('requireJoinToken', () => {
+  const tokens = generateJoinTokens(DIGEST_HEX, fakeSecureRng({ start: 3 }));
+
+  it('requireJoinToken: returns the role when the token matches one', () => {
+    expect(requireJoinToken(tokens.manager, tokens)).toBe('manager');
+    expect(requireJoinToken(tokens.worker, tokens)).toBe('worker');
+  });
+
+  it('requireJoinToken: throws SHOAL_PERMISSION_DENIED without echoing the token when none matches', () => {
+    const rotated = generateJoinToken(DIGEST_HEX, fakeSecureRng({ start: 200 }));
+    let thrown: unknown;
+    try {
+      requireJoinToken(rotated, tokens);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ShoalError);
+    expect((thrown as ShoalError).code).toBe('SHOAL_PERMISSION_DENIED');
+    expect((thrown as ShoalError).message).toBe(
+      'Join cluster: the join token is not valid for this cluster: get a current one with "shoal swarm join-token worker|manager" on a manager',
+    );
   });
 });

@@ -158,6 +158,26 @@ export function roleOfJoinToken(presented: string, tokens: JoinTokens): NodeRole
   return undefined;
 }
 
+/**
+ * The role a join request's token grants, for `IssueNodeCertificate`: the token decides
+ * the role, not what the request asks for (as in swarmkit).
+ *
+ * @throws ShoalError `SHOAL_PERMISSION_DENIED` when the token matches neither stored
+ *   token (the message never shows it).
+ * @example
+ * const role = requireJoinToken(request.token, cluster.joinTokens);
+ */
+export function requireJoinToken(presented: string, tokens: JoinTokens): NodeRoleName {
+  const role = roleOfJoinToken(presented, tokens);
+  if (role === undefined) {
+    throw new ShoalError(
+      'SHOAL_PERMISSION_DENIED',
+      'Join cluster: the join token is not valid for this cluster: get a current one with "shoal swarm join-token worker|manager" on a manager',
+    );
+  }
+  return role;
+}
+
 function base36ToBigInt(digits: string): bigint {
   let value = 0n;
   for (const digit of digits) value = value * 36n + BigInt(Number.parseInt(digit, 36));

@@ -260,6 +260,39 @@ describe('cluster port (in-process gRPC over TLS)', () => {
   });
 });
 
+describe('NodeServerCredentials', () => {
+  it('NodeServerCredentials: serves the new certificate on new connections when updated', async () => {
+    const credentials = serverCredentials({ rootCaPem: ours.certPem, ...certs.server! });
+    const second = new Server();
+    const handlers: Pick<pb.CAServer, 'getRootCaCertificate'> = {
+      getRootCaCertificate: (_call, callback) => callback(null, { certificate: Buffer.alloc(0) }),
+    };
+    second.addService(pb.CAService, handlers);
+    const port = await new Promise<number>((resolve, reject) =>
+      second.bindAsync('127.0.0.1:0', credentials, (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    try {
+      const call = () => {
+        const client = new pb.CAClient(
+          `127.0.0.1:${port}`,
+          clientCredentials({ rootCaPem: ours.certPem }),
+          MANAGER_CHANNEL_OPTIONS,
+        );
+        clients.push(client);
+        return unary(client, client.getRootCaCertificate, {});
+      };
+      await call();
+      // A worker certificate: clients must now refuse the server.
+      credentials.updateCertificate({ rootCaPem: ours.certPem, ...certs.worker! });
+      const error = await rejection(call());
+      expect(error.code).toBe(status.UNAVAILABLE);
+      expect(error.details).toMatch(/node "w1" is not a manager/);
+    } finally {
+      second.forceShutdown();
+    }
+  });
+});
+
 describe('checkManagerIdentity', () => {
   const peer = (subject: Record<string, string>) => ({ subject }) as unknown as PeerCertificate;
 
