@@ -18,6 +18,7 @@ export {
   type JoinTokens,
   type ParsedJoinToken,
   parseJoinToken,
+  requireJoinToken,
   roleOfJoinToken,
   rootCaDigest,
   tokenMatches,
