@@ -24,6 +24,14 @@ function count(text: string): number {
   return value;
 }
 
+function seconds(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !(Number.isFinite(value) && value >= 0)) {
+    throw new InvalidArgumentError('want a number of seconds >= 0');
+  }
+  return value * 1000;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -200,6 +208,23 @@ program
       node,
       flags.only ? { only: flags.only } : {},
     );
+  });
+
+program
+  .command('stop')
+  .description(
+    'stop a node gracefully: SIGTERM to shoald (it drains; a leader hands over), SIGKILL ' +
+      'after --timeout; then kill the rest of the node unless --only shoald',
+  )
+  .argument('<node>', 'node name')
+  .addOption(new Option('--only <daemon>', 'stop only this part').choices(['shoald']))
+  .option('--timeout <seconds>', 'grace period for shoald (default: 15)', seconds)
+  .action(async (node: string, flags: { only?: 'shoald'; timeout?: number }) => {
+    const lab = await Lab.open({ onProgress: progress });
+    await lab.stop(node, {
+      ...(flags.only ? { only: flags.only } : {}),
+      ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout }),
+    });
   });
 
 program

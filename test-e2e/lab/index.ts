@@ -16,6 +16,7 @@ export {
   type LabNodesOptions,
   type LabOpenOptions,
   type LabStatus,
+  type LabStopOptions,
 } from './lab.js';
 export {
   compileLabLayout,

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { killCgroup } from './cgroup-tree.js';
 import { LabError } from './errors.js';
 import {
@@ -29,6 +30,7 @@ import {
 import { type TeardownReport, tearDownLab } from './lab-teardown.js';
 import {
   isDaemonAlive,
+  isProcessRunning,
   LAB_DAEMONS,
   labEnvironment,
   prepareNode,
@@ -85,6 +87,14 @@ export interface LabKillOptions {
    * them the shims and containers). @default everything of the node
    */
   only?: 'shoald' | 'dockerd';
+}
+
+/** Options of {@link Lab.stop}. */
+export interface LabStopOptions {
+  /** Stop only shoald and leave the runtime running. @default the whole node */
+  only?: 'shoald';
+  /** How long shoald may take to drain after SIGTERM before it is SIGKILLed. @default 15_000 */
+  timeoutMs?: number;
 }
 
 /** Options of {@link Lab.exec}. */
@@ -540,6 +550,38 @@ export class Lab {
     this.#progress(`${name}: killed ${options.only ?? 'everything'}`);
   }
 
+  /**
+   * `stop`: stops node `name` gracefully: SIGTERM to shoald (which drains and, on a
+   * leader, hands leadership over), SIGKILL only if it is still there after `timeoutMs`;
+   * then, unless `only: 'shoald'`, kills the rest of the node as {@link Lab.kill} does.
+   *
+   * @returns whether shoald exited on its own (false: it had to be killed, or was not running).
+   */
+  async stop(name: string, options: LabStopOptions = {}): Promise<boolean> {
+    const record = this.node(name);
+    const timeoutMs = options.timeoutMs ?? 15_000;
+    if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0)) {
+      throw new LabError(
+        'SHOAL_LAB_INVALID_ARGUMENT',
+        `Stop node "${record.name}": timeout must be a number of milliseconds >= 0: "${timeoutMs}"`,
+        { node: record.name },
+      );
+    }
+    const { paths } = record;
+    const pid = record.pids.shoald;
+    let graceful = false;
+    if (pid !== null && (await isDaemonAlive(paths, { daemon: 'shoald', pid }))) {
+      process.kill(pid, 'SIGTERM');
+      graceful = await waitProcessGone(pid, timeoutMs);
+    }
+    await killCgroup(paths.cgroups.shoald);
+    if (options.only === undefined) await killCgroup(paths.cgroups.node);
+    this.#progress(
+      `${record.name}: stopped ${options.only ?? 'everything'} (shoald ${graceful ? 'drained' : 'killed or not running'})`,
+    );
+    return graceful;
+  }
+
   /** `start`: starts whichever of node `name`'s daemons is not running, on the same state. */
   async start(name: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     const record = this.node(name);
@@ -606,6 +648,17 @@ export class Lab {
   async down(): Promise<TeardownReport> {
     return tearDownLab(this.#layout);
   }
+}
+
+// Waits until `pid` has exited and been reaped (a zombie still holds its pid, which a
+// restarted daemon's lock check would take for a live predecessor).
+async function waitProcessGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (existsSync(`/proc/${pid}`)) {
+    if (Date.now() > deadline) return !(await isProcessRunning(pid));
+    await sleep(50);
+  }
+  return true;
 }
 
 function staleFiles(paths: NodePaths, daemon: LabDaemon): string[] {

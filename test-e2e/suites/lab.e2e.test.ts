@@ -312,6 +312,21 @@ describe('lab', () => {
     expect(JSON.parse(await run('w1', ['shoal', 'info', '--format', 'json'])).hostname).toBe('w1');
   });
 
+  it.skipIf(!withShoald)(
+    'lab: stop --only shoald lets shoald drain and exit on SIGTERM',
+    async () => {
+      const before = (await lab.status()).nodes.find((node) => node.name === 'm1')!;
+      expect(await lab.stop('m1', { only: 'shoald' })).toBe(true);
+      const after = (await lab.status()).nodes.find((node) => node.name === 'm1')!;
+      expect(after.pids.shoald).toBeNull();
+      expect(after.pids.dockerd).toBe(before.pids.dockerd);
+      await lab.start('m1');
+      expect(JSON.parse(await run('m1', ['shoal', 'info', '--format', 'json'])).hostname).toBe(
+        'm1',
+      );
+    },
+  );
+
   it('lab: cut takes a node off the underlay and heal brings it back', async () => {
     await lab.cut('w1');
     expect((await lab.status()).nodes.find((node) => node.name === 'w1')?.linkUp).toBe(false);
