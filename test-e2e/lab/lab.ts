@@ -216,6 +216,13 @@ export class Lab {
         `Make nodes: subnet "${subnet.cidr}" holds ${hostCapacity(subnet)} nodes, not ${nodes.managers + nodes.workers}`,
       );
     }
+    const shoald = options.shoald ?? true;
+    if (shoald && !existsSync(layout.shoaldBin)) {
+      throw new LabError(
+        'SHOAL_LAB_MISSING_BINARY',
+        `Start lab: no such file: "${layout.shoaldBin}": build the checkout or pass --no-shoald`,
+      );
+    }
     const report = await tearDownLab(layout);
     if (report.netns.length > 0 || report.directories.length > 0) {
       progress(`removed a leftover lab (${report.netns.length} namespaces)`);
@@ -225,7 +232,7 @@ export class Lab {
       version: 1,
       subnet: subnet.cidr,
       image: TASK_IMAGE,
-      shoald: options.shoald ?? true,
+      shoald,
       createdAt: new Date().toISOString(),
       nodes: [],
     };
