@@ -13,10 +13,10 @@ import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import {
   freePorts,
-  killMember,
   type MemberProcess,
   type MemberSpec,
   startMember,
+  stopMember,
 } from './cluster-harness.js';
 import { callKv, KvClientCtor } from './kv-service.js';
 import { encodePut } from './kv-store.js';
@@ -198,7 +198,7 @@ async function benchShoal(root: string): Promise<Record<string, LevelResult>> {
     progress('shoal cluster up');
     return await runLevels('shoal', targets);
   } finally {
-    for (const m of members) await killMember(m);
+    await Promise.all(members.map((m) => stopMember(m)));
   }
 }
 

@@ -67,9 +67,12 @@ export function startMember(
   options: StartMemberOptions = {},
 ): Promise<MemberProcess> {
   const peers = all.map((m) => `${m.id}=127.0.0.1:${m.raftPort}`).join(',');
+  // Extra node flags for profiling a member (e.g. `--cpu-prof`), which NODE_OPTIONS refuses.
+  const nodeArgs = (process.env.SHOAL_MEMBER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       KV_MEMBER_JS,
       '--id',
       String(spec.id),
@@ -120,4 +123,13 @@ export function startMember(
 export async function killMember(m: MemberProcess): Promise<void> {
   if (m.child.exitCode === null && m.child.signalCode === null) m.child.kill('SIGKILL');
   await m.exited;
+}
+
+/** SIGTERMs a member (graceful stop), SIGKILLing it if it is not gone after `graceMs`. */
+export async function stopMember(m: MemberProcess, graceMs = 5000): Promise<void> {
+  if (m.child.exitCode !== null || m.child.signalCode !== null) return;
+  m.child.kill('SIGTERM');
+  const timer = setTimeout(() => m.child.kill('SIGKILL'), graceMs);
+  await m.exited;
+  clearTimeout(timer);
 }

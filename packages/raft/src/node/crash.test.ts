@@ -1,7 +1,7 @@
 // Crash tests on real processes and real files: members are SIGKILLed at random moments
 // under steady writes and restarted; no acknowledged write may be lost and the members'
 // states must agree afterwards. Runs the compiled member (dist/bench/kv-member.js).
-import { mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -15,6 +15,7 @@ import {
 } from '../bench/cluster-harness.js';
 import { callKv, type KvClient, KvClientCtor } from '../bench/kv-service.js';
 import { encodePut } from '../bench/kv-store.js';
+import { encodeRecords } from '../storage/wal-record.js';
 
 const TICK_MS = 50;
 let root = '';
@@ -50,6 +51,8 @@ async function kill(id: number): Promise<MemberProcess> {
 
 interface Digest {
   applied: number;
+  lastIndex: number;
+  term: number;
   size: number;
   hash: string;
   leader: number;
@@ -88,7 +91,8 @@ async function expectConverged(): Promise<Digest[]> {
       return ds;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`members did not converge: ${JSON.stringify(ds)}`);
+  const logs = [...running.values()].map((m) => `member ${m.spec.id}:\n${m.stderr().slice(-3000)}`);
+  throw new Error(`members did not converge: ${JSON.stringify(ds)}\n${logs.join('\n')}`);
 }
 
 afterEach(async () => {
@@ -160,12 +164,28 @@ describe('crash safety', () => {
   it('crash: recovers a member whose last WAL record was cut short by hand', async () => {
     await setup();
     for (let i = 0; i < 30; i++) await putSomewhere(`k${i}`, `v${i}`);
+    const before = await digest(1);
     const victim = await kill(2);
     const dir = victim.spec.dataDir;
     const segs = (await readdir(dir)).filter((n) => n.startsWith('wal-')).sort();
     const last = join(dir, segs.at(-1)!);
-    const size = (await stat(last)).size;
-    await truncate(last, size - 7);
+    // A crash in the middle of writing the next Ready: its record is on disk only in
+    // part, and (its fsync never having returned) nothing in it was acknowledged.
+    const next = encodeRecords([
+      {
+        type: 'entries',
+        first: before.lastIndex + 1,
+        entries: [
+          {
+            index: before.lastIndex + 1,
+            term: before.term,
+            type: 'normal',
+            data: Buffer.alloc(64, 7),
+          },
+        ],
+      },
+    ]);
+    await appendFile(last, next.subarray(0, next.length - 7));
     await start(victim.spec);
     expect(running.get(2)!.stderr()).toContain('dropping torn record at the tail of the WAL');
     await putSomewhere('after', 'cut');

@@ -560,11 +560,39 @@ export class RaftNode<R = unknown> {
     // fsync (thesis §10.2.1).
     this.#send(rd.messages);
     for (const e of rd.entries) this.#noteOurEntry(e);
+    // The in-memory log changes at once; the promise settles when the write is durable.
+    let saved: Promise<void> | undefined;
     if (rd.entries.length > 0 || rd.hardState !== undefined || rd.snapshot !== undefined) {
-      await this.#storage.save(rd, { sync: rd.mustSync });
+      saved = this.#storage.save(rd, { sync: rd.mustSync });
+    }
+    // Committed entries are durable on a quorum already, and the state machine lives in
+    // memory (rebuilt from the log after a crash), so applying them need not wait for
+    // this Ready's fsync: answering clients overlaps the disk write.
+    this.#applyReady(rd);
+    if (saved !== undefined) {
+      if (rd.mustSync) {
+        await saved;
+      } else {
+        // Only the commit index changed: nothing sent depends on it being on disk (etcd
+        // writes it without fsync too). Storage keeps writes in order, and a failure
+        // surfaces on the next save.
+        saved.catch((err: Error) =>
+          this.#log?.error({ err: err.message }, 'raft WAL write failed'),
+        );
+      }
     }
     // Votes and acks only once the state they promise is durable.
     this.#send(rd.messagesAfterPersist);
+    if (this.#applied - this.#snapshotIndex >= this.#snapshotEvery) {
+      const index = this.#applied;
+      await this.#storage.createSnapshot(index, this.#conf, this.#sm.snapshot());
+      this.#snapshotIndex = index;
+      this.#log?.debug({ index }, 'raft snapshot taken');
+    }
+  }
+
+  /** Step 3 of the Ready contract: snapshot, committed entries, read states. */
+  #applyReady(rd: Ready): void {
     if (rd.snapshot !== undefined) {
       this.#sm.restore(rd.snapshot.data);
       this.#conf = rd.snapshot.meta.conf;
@@ -582,12 +610,6 @@ export class RaftNode<R = unknown> {
       }
     }
     this.#releaseAppliedWaiters();
-    if (this.#applied - this.#snapshotIndex >= this.#snapshotEvery) {
-      const index = this.#applied;
-      await this.#storage.createSnapshot(index, this.#conf, this.#sm.snapshot());
-      this.#snapshotIndex = index;
-      this.#log?.debug({ index }, 'raft snapshot taken');
-    }
   }
 
   #onSoftState(leader: RaftId, role: Role, term: number | undefined): void {
