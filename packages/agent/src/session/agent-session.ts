@@ -277,8 +277,11 @@ export class AgentSession {
     return new Promise<SessionEnd>((resolve) => {
       let opened = false;
       let finished = false;
+      /** Sends the next heartbeat, or (while one is unanswered) fails the session. */
       let heartbeatTimer: unknown;
-      let heartbeatCall: grpc.ClientUnaryCall | undefined;
+      let heartbeats:
+        | grpc.ClientDuplexStream<pb.HeartbeatRequest, pb.HeartbeatResponse>
+        | undefined;
       const call = client.session({ description: this.#o.description, sessionId: '' });
       const openTimer = timers.setTimeout(
         () =>
@@ -294,7 +297,7 @@ export class AgentSession {
         this.#endAttempt = undefined;
         timers.clearTimeout(openTimer);
         if (heartbeatTimer !== undefined) timers.clearTimeout(heartbeatTimer);
-        heartbeatCall?.cancel();
+        heartbeats?.cancel();
         call.cancel();
         this.#sessionId = undefined;
         this.#manager = undefined;
@@ -317,28 +320,39 @@ export class AgentSession {
       this.#endAttempt = () =>
         finish({ code: grpc.status.CANCELLED, details: 'agent session closed' });
 
+      // Heartbeats go on one stream (a third of a unary call's cost to the leader); the
+      // next one is sent a period after each answer, and an answer that does not come
+      // within 1.5 periods fails the session like a failed call would.
       const beat = (sessionId: string) => {
-        heartbeatTimer = undefined;
+        heartbeats?.write({ sessionId });
         const timeoutMs = Math.max(500, Math.round(this.#periodMs * 1.5));
-        heartbeatCall = client.heartbeat(
-          { sessionId },
-          new grpc.Metadata(),
-          { deadline: Date.now() + timeoutMs },
-          (error, response) => {
-            heartbeatCall = undefined;
-            if (finished) return;
-            if (error) {
-              finish({
-                code: error.code,
-                details: `heartbeat failed: ${error.details}`,
-                metadata: error.metadata,
-              });
-              return;
-            }
-            this.#periodMs = durationMs(response.period) || this.#periodMs;
-            heartbeatTimer = timers.setTimeout(() => beat(sessionId), this.#periodMs);
-          },
+        heartbeatTimer = timers.setTimeout(
+          () =>
+            finish({
+              code: grpc.status.DEADLINE_EXCEEDED,
+              details: `heartbeat failed: no answer within ${timeoutMs} ms`,
+            }),
+          timeoutMs,
         );
+      };
+      const startHeartbeats = (sessionId: string) => {
+        const stream = client.heartbeats();
+        heartbeats = stream;
+        stream.on('data', (response: pb.HeartbeatResponse) => {
+          if (finished) return;
+          if (heartbeatTimer !== undefined) timers.clearTimeout(heartbeatTimer);
+          this.#periodMs = durationMs(response.period) || this.#periodMs;
+          heartbeatTimer = timers.setTimeout(() => beat(sessionId), this.#periodMs);
+        });
+        stream.on('status', (status: grpc.StatusObject) =>
+          finish({
+            code: status.code,
+            details: `heartbeat failed: ${status.code === grpc.status.OK ? 'the manager ended the heartbeat stream' : status.details}`,
+            metadata: status.metadata,
+          }),
+        );
+        stream.on('error', () => {});
+        beat(sessionId);
       };
 
       call.on('data', (message: pb.SessionMessage) => {
@@ -353,7 +367,7 @@ export class AgentSession {
           this.#events.publish({ type: 'connected', manager, sessionId: message.sessionId });
           // The first heartbeat goes at once, as Swarm's agent does: it confirms the
           // session both ways and fetches the period.
-          beat(message.sessionId);
+          startHeartbeats(message.sessionId);
         }
         this.#onMessage(message);
       });

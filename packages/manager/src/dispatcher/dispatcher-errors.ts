@@ -54,7 +54,7 @@ export function toDispatchStatus(error: unknown): Partial<grpc.ServiceError> {
  * status of an 'error' event emitted on the call, after the messages already queued).
  */
 export function endStream(
-  call: grpc.ServerWritableStream<unknown, unknown>,
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
   error?: unknown,
 ): void {
   if (call.cancelled || call.writableEnded) return;

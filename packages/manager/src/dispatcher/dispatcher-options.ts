@@ -9,7 +9,8 @@ import { type DispatcherClock, SYSTEM_DISPATCHER_CLOCK } from './dispatcher-cloc
 /** Any call the dispatcher serves; what `identify` reads the certificate from. */
 export type DispatcherCall =
   | grpc.ServerUnaryCall<unknown, unknown>
-  | grpc.ServerWritableStream<unknown, unknown>;
+  | grpc.ServerWritableStream<unknown, unknown>
+  | grpc.ServerDuplexStream<unknown, unknown>;
 
 /** Who is calling, read from the caller's certificate. */
 export interface CallerIdentity {

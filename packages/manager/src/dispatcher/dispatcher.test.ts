@@ -122,6 +122,19 @@ class Harness {
     });
   }
 
+  /** A Heartbeats stream; the test sends requests with `stream.emit('data', …)`. */
+  openHeartbeats(nodeId: string) {
+    const stream = new FakeStream<undefined, pb.HeartbeatResponse>(undefined, {
+      nodeId,
+      role: 'worker',
+    });
+    this.streams.push(stream as FakeStream<unknown, unknown>);
+    this.service.heartbeats(
+      stream as unknown as grpc.ServerDuplexStream<pb.HeartbeatRequest, pb.HeartbeatResponse>,
+    );
+    return stream;
+  }
+
   openAssignments(nodeId: string, sessionId: string) {
     const stream = new FakeStream<pb.AssignmentsRequest, pb.AssignmentsMessage>(
       { sessionId },
@@ -271,6 +284,57 @@ describe('Dispatcher', () => {
     expect((old.status as Partial<grpc.ServiceError>).code).toBe(10);
     await harness.connect('n1');
     expect(harness.node('n1')?.status?.state).toBe(STATE_READY);
+  });
+
+  it('Dispatcher: keeps a node READY and answers each beat when heartbeats come on a stream', async () => {
+    harness = await Harness.create();
+    await harness.addNodes('n1');
+    await harness.dispatcher.start();
+    const sessionId = (await harness.connect('n1')).get('n1')!;
+    const heartbeats = harness.openHeartbeats('n1');
+    for (let i = 0; i < 5; i++) {
+      heartbeats.emit('data', { sessionId });
+      await harness.advance(1000);
+    }
+    expect(heartbeats.written).toHaveLength(5);
+    expect(harness.node('n1')?.status?.state).toBe(STATE_READY);
+    heartbeats.emit('data', { sessionId: 'stale' });
+    expect(heartbeats.status).toMatchObject({
+      code: 5,
+      details:
+        'Heartbeat: session "stale" is not the current session of node "n1": open a new session',
+    });
+  });
+
+  it('Dispatcher: ends heartbeat streams with UNAVAILABLE naming the leader when it stops', async () => {
+    harness = await Harness.create();
+    await harness.addNodes('n1');
+    await harness.dispatcher.start();
+    const sessionId = (await harness.connect('n1')).get('n1')!;
+    const heartbeats = harness.openHeartbeats('n1');
+    heartbeats.emit('data', { sessionId });
+    harness.dispatcher.stop();
+    const status = heartbeats.status as Partial<grpc.ServiceError>;
+    expect(status.code).toBe(14);
+    expect(status.metadata?.get(LEADER_ADDR_TRAILER)).toEqual(['10.0.0.1:2377']);
+  });
+
+  it('Dispatcher: hands out the new period and marks down on its timeout when the period changes', async () => {
+    harness = await Harness.create();
+    await harness.addNodes('n1');
+    await harness.dispatcher.start();
+    const sessionId = (await harness.connect('n1')).get('n1')!;
+    harness.dispatcher.setHeartbeatPeriod(5000);
+    const { period } = await harness.heartbeat('n1', sessionId);
+    expect(period!.seconds * 1000 + period!.nanos / 1e6).toBeGreaterThan(4500);
+    expect(harness.dispatcher.downTimeoutMs).toBe(12_500);
+    await harness.advance(12_000, 500);
+    expect(harness.node('n1')?.status?.state).toBe(STATE_READY);
+    await harness.advance(1500, 500);
+    expect(harness.node('n1')?.status?.state).toBe(STATE_DOWN);
+    expect(() => harness.dispatcher.setHeartbeatPeriod(0)).toThrow(
+      new RangeError('Set heartbeatPeriodMs: must be a whole number of at least 10 ms: got 0'),
+    );
   });
 
   it('Dispatcher: gives every node the grace period before marking it down when it starts', async () => {

@@ -138,6 +138,7 @@ export class Dispatcher {
           callback(toDispatchStatus(error));
         }
       },
+      heartbeats: (call) => this.#heartbeats(call),
       updateTaskStatus: (call, callback) => {
         this.#updateTaskStatus(call).then(
           () => callback(null, {}),
@@ -312,6 +313,47 @@ export class Dispatcher {
     const periodMs = this.#tracker.beat(caller.nodeId, this.#o.clock.now());
     this.#downPending.delete(caller.nodeId);
     return { period: durationOf(periodMs) };
+  }
+
+  /**
+   * Heartbeats on one stream (see dispatcher.proto): each request is checked and
+   * answered as a unary Heartbeat would be; the stream ends with its session, so a
+   * stopped dispatcher or a replaced session ends it with the session's status.
+   */
+  #heartbeats(call: grpc.ServerDuplexStream<pb.HeartbeatRequest, pb.HeartbeatResponse>): void {
+    let caller: CallerIdentity;
+    try {
+      caller = this.#caller(call, 'Heartbeat');
+    } catch (error) {
+      endStream(call, error);
+      return;
+    }
+    let tied: SessionStream | undefined;
+    const child = { close: (error?: unknown) => endStream(call, error) };
+    const untie = () => tied?.detach(child);
+    call.on('data', (request: pb.HeartbeatRequest) => {
+      try {
+        const session = this.#session(caller, request.sessionId, 'Heartbeat');
+        if (tied !== session) {
+          untie();
+          tied = session;
+          session.attach(child);
+        }
+        const periodMs = this.#tracker.beat(caller.nodeId, this.#o.clock.now());
+        this.#downPending.delete(caller.nodeId);
+        // One answer per request, and the agent waits for it: at most one in flight.
+        call.write({ period: durationOf(periodMs) });
+      } catch (error) {
+        untie();
+        endStream(call, error);
+      }
+    });
+    call.on('end', () => {
+      untie();
+      endStream(call);
+    });
+    call.on('cancelled', untie);
+    call.on('error', untie);
   }
 
   async #updateTaskStatus(

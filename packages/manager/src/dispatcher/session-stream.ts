@@ -1,9 +1,13 @@
-// One node's Session stream on the leader: the messages it is owed and the Assignments
-// streams that live as long as it does.
+// One node's Session stream on the leader: the messages it is owed and the streams
+// (assignments, heartbeats) that live as long as it does.
 import type * as grpc from '@grpc/grpc-js';
 import type { pb } from '@shoal/api';
-import type { AssignmentsStream } from './assignments-stream.js';
 import { endStream } from './dispatcher-errors.js';
+
+/** A stream that lives as long as its session (assignments, heartbeats). */
+export interface SessionChild {
+  close(error?: unknown): void;
+}
 
 /**
  * The leader's side of a session. Every SessionMessage carries the whole state (node
@@ -19,7 +23,7 @@ export class SessionStream {
   /** Store version of the node object last sent, so the watch does not send it again. */
   nodeVersion = 0;
   readonly #call: grpc.ServerWritableStream<pb.SessionRequest, pb.SessionMessage>;
-  readonly #assignments = new Set<AssignmentsStream>();
+  readonly #children = new Set<SessionChild>();
   /** The message owed once the stream drains. */
   #pending: pb.SessionMessage | undefined;
   #blocked = false;
@@ -55,26 +59,26 @@ export class SessionStream {
     if (!this.#call.write(message)) this.#blocked = true;
   }
 
-  /** Ties an Assignments stream to this session: it ends with it. */
-  attach(stream: AssignmentsStream): void {
+  /** Ties a stream to this session: it ends with it (and with the same status). */
+  attach(child: SessionChild): void {
     if (this.#state !== 'open') {
-      stream.close();
+      child.close();
       return;
     }
-    this.#assignments.add(stream);
+    this.#children.add(child);
   }
 
-  detach(stream: AssignmentsStream): void {
-    this.#assignments.delete(stream);
+  detach(child: SessionChild): void {
+    this.#children.delete(child);
   }
 
-  /** Ends the session (with `error` as the status when given) and its assignments. */
+  /** Ends the session (with `error` as the status when given) and the streams tied to it. */
   close(error?: unknown): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#pending = undefined;
-    for (const stream of [...this.#assignments]) stream.close(error);
-    this.#assignments.clear();
+    for (const child of [...this.#children]) child.close(error);
+    this.#children.clear();
     endStream(this.#call, error);
   }
 }

@@ -3,7 +3,10 @@
 // alone; the parent runs N clients, each with its own channel and TCP connection as
 // real agents have, that open a session and heartbeat at the period handed out.
 //
-//   node packages/manager/dist/dispatcher/bench/heartbeat-bench.js [agents=1000] [seconds=10] [periodMs=1000]
+//   node packages/manager/dist/dispatcher/bench/heartbeat-bench.js [agents=1000] [seconds=10] [periodMs=1000] [stream|unary]
+//
+// `stream` (what AgentSession does) sends heartbeats on one Heartbeats stream per
+// agent; `unary` makes one Heartbeat call per beat.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -67,8 +70,15 @@ async function leader(agents: number, periodMs: number): Promise<void> {
   process.send?.({ port });
 }
 
+type Mode = 'stream' | 'unary';
+
 /** One agent: a session, then heartbeats at the period the leader hands out. */
-function agent(addr: string, nodeId: string, counts: { beats: number; failures: number }) {
+function agent(
+  addr: string,
+  nodeId: string,
+  mode: Mode,
+  counts: { beats: number; failures: number },
+) {
   const client = new pb.DispatcherClient(addr, grpc.credentials.createInsecure(), {
     // Real agents each have their own connection; do not share one subchannel.
     'grpc.use_local_subchannel_pool': 1,
@@ -77,33 +87,50 @@ function agent(addr: string, nodeId: string, counts: { beats: number; failures: 
   metadata.set(NODE_ID_HEADER, nodeId);
   const session = client.session({ description: undefined, sessionId: '' }, metadata);
   let timer: NodeJS.Timeout | undefined;
+  let heartbeats: grpc.ClientDuplexStream<pb.HeartbeatRequest, pb.HeartbeatResponse> | undefined;
+  const periodOf = (res: pb.HeartbeatResponse) =>
+    res.period ? res.period.seconds * 1000 + res.period.nanos / 1e6 : 1000;
   const beat = (sessionId: string) => {
+    if (heartbeats) {
+      heartbeats.write({ sessionId });
+      return;
+    }
     client.heartbeat({ sessionId }, metadata, { deadline: Date.now() + 5000 }, (error, res) => {
       if (error) {
         counts.failures++;
         return;
       }
       counts.beats++;
-      const ms = res.period ? res.period.seconds * 1000 + res.period.nanos / 1e6 : 1000;
-      timer = setTimeout(() => beat(sessionId), ms);
+      timer = setTimeout(() => beat(sessionId), periodOf(res));
     });
   };
   let started = false;
   session.on('data', (message: pb.SessionMessage) => {
     if (started) return;
     started = true;
+    if (mode === 'stream') {
+      const stream = client.heartbeats(metadata);
+      stream.on('data', (res: pb.HeartbeatResponse) => {
+        counts.beats++;
+        timer = setTimeout(() => beat(message.sessionId), periodOf(res));
+      });
+      stream.on('error', () => counts.failures++);
+      heartbeats = stream;
+    }
     beat(message.sessionId);
   });
   session.on('error', () => {});
   return () => {
     clearTimeout(timer);
+    heartbeats?.cancel();
     session.cancel();
     client.close();
   };
 }
 
 async function main(): Promise<void> {
-  const [agents = 1000, seconds = 10, periodMs = 1000] = process.argv.slice(2).map(Number);
+  const [agents = 1000, seconds = 10, periodMs = 1000] = process.argv.slice(2, 5).map(Number);
+  const mode: Mode = process.argv[5] === 'unary' ? 'unary' : 'stream';
   const child = fork(fileURLToPath(import.meta.url), ['leader', String(agents), String(periodMs)]);
   const port = await new Promise<number>((resolve) =>
     child.once('message', (m: { port: number }) => resolve(m.port)),
@@ -111,7 +138,7 @@ async function main(): Promise<void> {
   const counts = { beats: 0, failures: 0 };
   const stops: (() => void)[] = [];
   for (let i = 0; i < agents; i++) {
-    stops.push(agent(`127.0.0.1:${port}`, `n${i}`, counts));
+    stops.push(agent(`127.0.0.1:${port}`, `n${i}`, mode, counts));
     // Agents start over a second, as after a leader change, not all in one tick.
     if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -130,6 +157,7 @@ async function main(): Promise<void> {
   console.log(
     JSON.stringify({
       agents,
+      mode,
       periodMs,
       seconds: Math.round(usage.wallMs) / 1000,
       sessions: usage.sessions,
