@@ -3,6 +3,8 @@
 // a default route, so no lab namespace can reach anything outside the lab.
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LabError } from './errors.js';
 import { LAB_BRIDGE, LAB_LINK_PREFIX, LAB_NETNS_PREFIX, type NodePaths } from './lab-layout.js';
 import { runCommand } from './run-command.js';
 
@@ -63,9 +65,34 @@ export async function createNodeNetwork(
   await ip(['-n', paths.netns, 'link', 'set', 'eth0', 'up']);
 }
 
-/** Sets the host side of the node's veth down (`cut`) or up (`heal`). */
+const LINK_UP_TIMEOUT_MS = 5_000;
+
+async function operstate(args: readonly string[]): Promise<string | undefined> {
+  const [link] = JSON.parse(await ip(['-json', ...args])) as { operstate?: string }[];
+  return link?.operstate;
+}
+
+/**
+ * Sets the host side of the node's veth down (`cut`) or up (`heal`). Bringing it up waits
+ * until both ends report carrier: the kernel's link watcher delays carrier changes by up
+ * to a second, and a packet sent meanwhile is dropped, not queued.
+ */
 export async function setNodeLink(paths: NodePaths, up: boolean): Promise<void> {
   await ip(['link', 'set', paths.hostVeth, up ? 'up' : 'down']);
+  if (!up) return;
+  const deadline = Date.now() + LINK_UP_TIMEOUT_MS;
+  for (;;) {
+    const hostSide = await operstate(['link', 'show', 'dev', paths.hostVeth]);
+    const nodeSide = await operstate(['-n', paths.netns, 'link', 'show', 'dev', 'eth0']);
+    if (hostSide === 'UP' && nodeSide === 'UP') return;
+    if (Date.now() > deadline) {
+      throw new LabError(
+        'SHOAL_LAB_COMMAND_FAILED',
+        `Bring up link "${paths.hostVeth}": no carrier after ${LINK_UP_TIMEOUT_MS} ms (host side ${hostSide}, node side ${nodeSide})`,
+      );
+    }
+    await sleep(20);
+  }
 }
 
 /** Whether the host side of the node's veth is administratively up. */
