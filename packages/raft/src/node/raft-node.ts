@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { decodeConfChange } from '../core/conf-change.js';
 import type { RawNodeOptions } from '../core/options.js';
 import { type RaftStatus, RawNode } from '../core/raw-node.js';
-import type { ConfState, Entry, Message, RaftId, Ready, Rng, Role } from '../core/types.js';
+import type { ConfChange, ConfState, Entry, Message, RaftId, Ready, Rng, Role } from '../core/types.js';
 import {
   NotLeaderError,
   ProposalDroppedError,
@@ -16,7 +16,7 @@ import {
 } from '../errors.js';
 import { FileStorage } from '../storage/file-storage.js';
 import type { RaftTransport } from '../transport/raft-transport.js';
-import { unwrapProposal, wrapProposal } from './proposal-envelope.js';
+import { type BatchItem, decodeBatch, encodeBatch } from './proposal-batch.js';
 
 /** The replicated state machine a RaftNode drives. `R` is what `apply` returns. */
 export interface StateMachine<R> {
@@ -92,6 +92,9 @@ interface AppliedWaiter {
   readonly waiter: Waiter<number>;
 }
 
+/** Upper bound of client data in one batch entry (the core's default maxSizePerMsg). */
+const MAX_BATCH_BYTES = 1024 * 1024;
+
 const CRYPTO_RNG: Rng = { int: (n) => randomInt(n) };
 
 /**
@@ -124,8 +127,11 @@ export class RaftNode<R = unknown> {
   #role: Role = 'follower';
   #seq = 0;
   readonly #proposals = new Map<number, PendingProposal<R>>();
-  /** Log index -> our sequence number, for entries of ours not applied yet. */
-  readonly #ourIndexes = new Map<number, number>();
+  /** Log index -> our sequence numbers in that entry, for entries not applied yet. */
+  readonly #ourIndexes = new Map<number, number[]>();
+  /** Proposals waiting for the next Ready; they go to the core as one batch entry. */
+  #queued: BatchItem[] = [];
+  #queuedBytes = 0;
   readonly #reads = new Map<string, Waiter<number>>();
   /** Callers waiting for the applied index to reach a value. */
   #appliedWaiters: AppliedWaiter[] = [];
@@ -277,15 +283,43 @@ export class RaftNode<R = unknown> {
         this.#proposals.delete(seq),
       );
       this.#proposals.set(seq, p);
-      try {
-        this.#raw.propose(wrapProposal(this.id, seq, data));
-      } catch (e) {
-        this.#proposals.delete(seq);
-        p.reject(this.#withLeader(e));
-        return;
-      }
+      this.#queued.push({ proposer: this.id, seq, data });
+      this.#queuedBytes += data.length;
+      if (this.#queuedBytes >= MAX_BATCH_BYTES) this.#flushProposals();
       this.#schedule();
     });
+  }
+
+  /** Hands queued proposals to the core as one entry (several if they are large). */
+  #flushProposals(): void {
+    if (this.#queued.length === 0) return;
+    const items = this.#queued;
+    this.#queued = [];
+    this.#queuedBytes = 0;
+    let from = 0;
+    while (from < items.length) {
+      let to = from;
+      let bytes = 0;
+      while (
+        to < items.length &&
+        (to === from || bytes + items[to]!.data.length <= MAX_BATCH_BYTES)
+      ) {
+        bytes += items[to]!.data.length;
+        to++;
+      }
+      const batch = items.slice(from, to);
+      from = to;
+      try {
+        this.#raw.propose(encodeBatch(batch));
+      } catch (e) {
+        const err = this.#withLeader(e);
+        for (const it of batch) {
+          const p = this.#proposals.get(it.seq);
+          this.#proposals.delete(it.seq);
+          p?.reject(err);
+        }
+      }
+    }
   }
 
   /**
@@ -299,6 +333,47 @@ export class RaftNode<R = unknown> {
     return this.#readIndex(options.signal).then((index) =>
       this.#waitApplied(index, options.signal),
     );
+  }
+
+  /**
+   * Proposes one membership change (add a learner, promote it, remove a member) on the
+   * leader and resolves with the configuration once the change is applied here. Only
+   * one change may be pending at a time (single-server changes, thesis §4.1).
+   *
+   * @throws NotLeaderError on a follower; ProposalDroppedError when the core refuses
+   *   the change (one is already pending, or it makes no sense for the configuration).
+   */
+  proposeConfChange(change: ConfChange, options: CallOptions = {}): Promise<ConfState> {
+    const err = this.#checkCall(options.signal);
+    if (err !== undefined) return Promise.reject(err);
+    if (this.#role !== 'leader') return Promise.reject(new NotLeaderError(this.#leader));
+    return new Promise<ConfState>((resolve, reject) => {
+      const done = this.#deadline(options.signal, (e) => {
+        off();
+        reject(e);
+      });
+      // Changes apply one at a time, so the next applied configuration is this one's.
+      const off = this.onEvent((e) => {
+        if (e.type === 'confChanged') {
+          done();
+          off();
+          resolve(e.conf);
+        } else if (e.type === 'stopped') {
+          done();
+          off();
+          reject(new RaftStoppedError('stopped while a membership change was pending'));
+        }
+      });
+      try {
+        this.#raw.proposeConfChange(change);
+      } catch (e) {
+        done();
+        off();
+        reject(this.#withLeader(e));
+        return;
+      }
+      this.#schedule();
+    });
   }
 
   /**
@@ -448,7 +523,9 @@ export class RaftNode<R = unknown> {
   #readIndex(signal: AbortSignal | undefined): Promise<number> {
     const err = this.#checkCall(signal);
     if (err !== undefined) return Promise.reject(err);
-    const ctx = Buffer.from(wrapProposal(this.id, ++this.#seq, new Uint8Array()));
+    const ctx = Buffer.allocUnsafe(16);
+    ctx.writeDoubleLE(this.id, 0);
+    ctx.writeDoubleLE(++this.#seq, 8);
     const key = ctx.toString('hex');
     return new Promise<number>((resolve, reject) => {
       const w = this.#waiter(signal, resolve, reject, () => this.#reads.delete(key));
@@ -532,14 +609,19 @@ export class RaftNode<R = unknown> {
       if (this.#pumping !== undefined || this.#state === 'stopped') return;
       this.#pumping = this.#pump().finally(() => {
         this.#pumping = undefined;
-        if (this.#state !== 'stopped' && this.#raw.hasReady()) this.#schedule();
+        if (this.#state !== 'stopped' && (this.#raw.hasReady() || this.#queued.length > 0)) {
+          this.#schedule();
+        }
       });
     });
   }
 
   async #pump(): Promise<void> {
     // Bounded per run so timers and I/O interleave; #schedule re-arms if work remains.
-    for (let i = 0; i < 64 && this.#state === 'running' && this.#raw.hasReady(); i++) {
+    for (let i = 0; i < 64 && this.#state === 'running'; i++) {
+      // Everything proposed while the previous Ready was being written joins this one.
+      this.#flushProposals();
+      if (!this.#raw.hasReady()) return;
       const rd = this.#raw.ready();
       try {
         await this.#handleReady(rd);
@@ -646,12 +728,17 @@ export class RaftNode<R = unknown> {
 
   #noteOurEntry(e: Entry): void {
     if (e.type !== 'normal') return;
-    const env = unwrapProposal(e.data);
-    if (env === undefined || env.proposer !== this.id) return;
-    const p = this.#proposals.get(env.seq);
-    if (p === undefined) return;
-    p.index = e.index;
-    this.#ourIndexes.set(e.index, env.seq);
+    const items = decodeBatch(e.data);
+    if (items === undefined) return;
+    const ours: number[] = [];
+    for (const it of items) {
+      if (it.proposer !== this.id) continue;
+      const p = this.#proposals.get(it.seq);
+      if (p === undefined) continue;
+      p.index = e.index;
+      ours.push(it.seq);
+    }
+    if (ours.length > 0) this.#ourIndexes.set(e.index, ours);
   }
 
   #apply(e: Entry): void {
@@ -661,31 +748,23 @@ export class RaftNode<R = unknown> {
     if (e.type === 'confChange') {
       this.#conf = this.#raw.applyConfChange(decodeConfChange(e.data));
       this.#emit({ type: 'confChanged', conf: this.#conf });
-      this.#dropOverwritten(expected, e.index);
-      return;
-    }
-    const env = unwrapProposal(e.data);
-    if (env === undefined) {
-      // The empty entry a new leader appends (Raft §8); nothing for the state machine.
-      this.#dropOverwritten(expected, e.index);
-      return;
-    }
-    const result = this.#sm.apply(env.data, e.index);
-    if (env.proposer === this.id) {
-      const p = this.#proposals.get(env.seq);
-      if (p !== undefined) {
-        this.#proposals.delete(env.seq);
+    } else {
+      // Not a batch: the empty entry a new leader appends (Raft §8), nothing to apply.
+      for (const it of decodeBatch(e.data) ?? []) {
+        const result = this.#sm.apply(it.data, e.index);
+        if (it.proposer !== this.id) continue;
+        const p = this.#proposals.get(it.seq);
+        if (p === undefined) continue;
+        this.#proposals.delete(it.seq);
         p.resolve(result);
       }
-      if (expected !== undefined && expected !== env.seq) this.#dropOverwritten(expected, e.index);
-    } else {
-      this.#dropOverwritten(expected, e.index);
     }
+    // Ours that were at this index but did not come back: a new leader overwrote them.
+    for (const seq of expected ?? []) this.#dropOverwritten(seq, e.index);
   }
 
   /** Our entry at `index` was replaced by another leader's: its proposal is lost. */
-  #dropOverwritten(seq: number | undefined, index: number): void {
-    if (seq === undefined) return;
+  #dropOverwritten(seq: number, index: number): void {
     const p = this.#proposals.get(seq);
     if (p === undefined) return;
     this.#proposals.delete(seq);
