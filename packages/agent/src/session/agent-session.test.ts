@@ -163,6 +163,43 @@ describe('AgentSession', () => {
     void watch.return?.();
   });
 
+  it('AgentSession: follows its assignments and reports task status when tasks are bound to it', async () => {
+    const { managers } = await newCluster(1);
+    const task = (id: string, nodeId: string) =>
+      pb.Task.fromPartial({ id, nodeId, status: { state: pb.TaskState.TASK_STATE_ASSIGNED } });
+    await cluster.store.update((tx) => {
+      tx.create('tasks', task('t1', 'w1'));
+      tx.create('tasks', task('elsewhere', 'w2'));
+    });
+    await cluster.lead(managers[0]!);
+    const agent = await startAgent([managers[0]!.addr]);
+    const sets = agent.assignments();
+    expect([...((await sets.next()).value as Map<string, pb.Task>).keys()]).toEqual(['t1']);
+    await cluster.store.update((tx) => tx.create('tasks', task('t2', 'w1')));
+    expect([...((await sets.next()).value as Map<string, pb.Task>).keys()]).toEqual(['t1', 't2']);
+    await agent.reportTaskStatus([
+      {
+        taskId: 't1',
+        status: pb.TaskStatus.fromPartial({ state: pb.TaskState.TASK_STATE_RUNNING }),
+      },
+    ]);
+    expect(cluster.store.state.get('tasks', 't1')?.status?.state).toBe(
+      pb.TaskState.TASK_STATE_RUNNING,
+    );
+    await expect(
+      agent.reportTaskStatus([
+        {
+          taskId: 'elsewhere',
+          status: pb.TaskStatus.fromPartial({ state: pb.TaskState.TASK_STATE_FAILED }),
+        },
+      ]),
+    ).rejects.toMatchObject({
+      code: 'SHOAL_PERMISSION_DENIED',
+      message: 'Update task status: task "elsewhere" is not assigned to node "w1"',
+    });
+    await sets.return?.();
+  });
+
   it('AgentSession: closes with the refusal when the node is not a member of the cluster', async () => {
     const { managers } = await newCluster(1);
     await cluster.store.update((tx) => tx.delete('nodes', tx.get('nodes', 'w1')!));

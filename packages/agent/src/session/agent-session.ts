@@ -7,6 +7,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { fromServiceError, pb, ShoalError } from '@shoal/api';
 import type { Logger } from 'pino';
+import { AssignmentSet } from './assignment-set.js';
+import { LatestValue } from './latest-value.js';
 import { LEADER_ADDR_TRAILER, ManagerRotation, verdictOf } from './manager-rotation.js';
 import { type AgentSessionEvent, EventFanout } from './session-events.js';
 
@@ -82,6 +84,9 @@ export class AgentSession {
   readonly #rotation: ManagerRotation;
   readonly #clients = new Map<string, pb.DispatcherClient>();
   readonly #events: EventFanout<AgentSessionEvent>;
+  /** The tasks assigned to this node, kept across sessions until a new COMPLETE set. */
+  readonly #assignmentSet = new AssignmentSet();
+  readonly #assignments = new LatestValue<ReadonlyMap<string, pb.Task>>();
   #state: AgentSessionState = 'connecting';
   #sessionId: string | undefined;
   #manager: string | undefined;
@@ -156,6 +161,16 @@ export class AgentSession {
   }
 
   /**
+   * The tasks assigned to this node (by task ID): the current set at once if one was
+   * received, then each new one. A slow reader skips to the newest set, which is what a
+   * reconciler wants. The set survives a lost session (tasks keep running while the
+   * agent looks for the leader) and is replaced by the next session's COMPLETE set.
+   */
+  assignments(): AsyncIterableIterator<ReadonlyMap<string, pb.Task>> {
+    return this.#assignments.subscribe();
+  }
+
+  /**
    * Reports task states on the open session; resolves once the leader has written
    * them. Rejects (SHOAL_UNAVAILABLE) while no session is open: the caller keeps the
    * reports and sends them again after `connected`.
@@ -218,6 +233,7 @@ export class AgentSession {
     for (const client of this.#clients.values()) client.close();
     this.#clients.clear();
     this.#events.close();
+    this.#assignments.close();
     this.#sessionId = undefined;
     this.#manager = undefined;
     this.#log.info({ reason: reason?.message }, 'agent session closed');
@@ -282,6 +298,8 @@ export class AgentSession {
       let heartbeats:
         | grpc.ClientDuplexStream<pb.HeartbeatRequest, pb.HeartbeatResponse>
         | undefined;
+      let assignments: grpc.ClientReadableStream<pb.AssignmentsMessage> | undefined;
+      let assignmentsTimer: unknown;
       const call = client.session({ description: this.#o.description, sessionId: '' });
       const openTimer = timers.setTimeout(
         () =>
@@ -298,6 +316,8 @@ export class AgentSession {
         timers.clearTimeout(openTimer);
         if (heartbeatTimer !== undefined) timers.clearTimeout(heartbeatTimer);
         heartbeats?.cancel();
+        if (assignmentsTimer !== undefined) timers.clearTimeout(assignmentsTimer);
+        assignments?.cancel();
         call.cancel();
         this.#sessionId = undefined;
         this.#manager = undefined;
@@ -355,6 +375,30 @@ export class AgentSession {
         beat(sessionId);
       };
 
+      // The assignments stream lives as long as the session. A gap in its versions, or
+      // its end while the session lives, reopens it for a new COMPLETE set.
+      const openAssignments = (sessionId: string) => {
+        assignmentsTimer = undefined;
+        const stream = client.assignments({ sessionId });
+        assignments = stream;
+        stream.on('data', (message: pb.AssignmentsMessage) => {
+          if (finished || assignments !== stream) return;
+          if (this.#assignmentSet.apply(message) === 'gap') {
+            this.#log.info({ manager }, 'assignments out of sequence: reopening the stream');
+            stream.cancel();
+            openAssignments(sessionId);
+            return;
+          }
+          this.#assignments.set(new Map(this.#assignmentSet.tasks));
+        });
+        stream.on('status', (status: grpc.StatusObject) => {
+          if (finished || assignments !== stream) return;
+          this.#log.info({ manager, code: grpc.status[status.code] }, 'assignments stream ended');
+          assignmentsTimer = timers.setTimeout(() => openAssignments(sessionId), 100);
+        });
+        stream.on('error', () => {});
+      };
+
       call.on('data', (message: pb.SessionMessage) => {
         if (finished) return;
         if (!opened) {
@@ -368,6 +412,7 @@ export class AgentSession {
           // The first heartbeat goes at once, as Swarm's agent does: it confirms the
           // session both ways and fetches the period.
           startHeartbeats(message.sessionId);
+          openAssignments(message.sessionId);
         }
         this.#onMessage(message);
       });

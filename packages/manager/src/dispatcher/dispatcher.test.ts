@@ -444,6 +444,15 @@ describe('Dispatcher', () => {
     ]);
   });
 
+  it('Dispatcher: stays stopped and rejects when the store barrier fails at start', async () => {
+    harness = await Harness.create();
+    harness.store.barrier = async () => {
+      throw new Error('not the leader any more');
+    };
+    await expect(harness.dispatcher.start()).rejects.toThrow('not the leader any more');
+    expect(harness.dispatcher.state).toBe('stopped');
+  });
+
   it('Dispatcher: ends sessions with UNAVAILABLE naming the leader when it stops', async () => {
     harness = await Harness.create();
     await harness.addNodes('n1');

@@ -158,12 +158,18 @@ export class Dispatcher {
   /**
    * Takes up the leader's duties: waits for the store to hold everything committed,
    * gives every node not already down `graceMs` to open a session, then serves.
-   * Does nothing unless stopped.
+   * Does nothing unless stopped; rejects (and stays stopped) when the barrier fails.
    */
   async start(): Promise<void> {
     if (!this.#transition(['stopped'], 'starting')) return;
     const term = ++this.#term;
-    await this.#o.store.barrier();
+    try {
+      await this.#o.store.barrier();
+    } catch (error) {
+      // Leadership lost during the barrier, or the store failed: serve nothing.
+      if (term === this.#term) this.#transition(['starting'], 'stopped');
+      throw error;
+    }
     if (term !== this.#term) return;
     this.#transition(['starting'], 'leading');
     this.#batcher = new TaskStatusBatcher({
