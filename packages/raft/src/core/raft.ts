@@ -206,10 +206,12 @@ export class Raft {
       self.becomeReplicate();
       self.recentActive = true;
     }
-    // The uncommitted tail may hold a conf change: none may be proposed before it applies.
-    this.pendingConfIndex = this.log.lastIndex();
     // An entry of the new term lets earlier entries commit (Raft §5.4.2, Fig. 8).
     this.#appendEntries([{ term: 0, index: 0, type: 'normal', data: EMPTY }]);
+    // The uncommitted tail may hold a conf change, and a new leader must commit an entry
+    // of its term before changing membership (the 2015 raft-dev single-server bug): no
+    // change until this empty entry is applied.
+    this.pendingConfIndex = this.log.lastIndex();
   }
 
   // ---- ticks ------------------------------------------------------------------------

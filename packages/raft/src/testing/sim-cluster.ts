@@ -345,10 +345,13 @@ export class SimCluster {
       }
     }
     if (msg.type === 'appendResponse' && !msg.reject && msg.index > 0) {
-      // Durability: an ack vouches for entries the disk already holds (§2.1 rule 2).
+      // Durability: an ack vouches for entries the disk already holds (§2.1 rule 2), unless
+      // the member durably moved to a later term since (then it is as if the ack was sent
+      // before a newer leader truncated the entry, which the network may always reorder).
       const t = from.disk.durableTerm(msg.index);
       const snapIndex = from.storage.snapshot().meta.index;
-      if (t === undefined && msg.index > snapIndex) {
+      const movedOn = from.disk.durableHardState().term > msg.term;
+      if (t === undefined && msg.index > snapIndex && !movedOn) {
         this.oracle.fail(`Durability: ${from.id} acked index ${msg.index} before persisting it`);
       }
     }

@@ -10,6 +10,15 @@ import { RawNode } from '../core/raw-node.js';
 import { SeededRng } from '../core/rng.js';
 import type { ConfState, Message, RaftId, ReadState } from '../core/types.js';
 
+/** The message variant(s) whose `type` admits `T`. */
+export type MessageOfType<T extends Message['type']> = Message extends infer M
+  ? M extends Message
+    ? T extends M['type']
+      ? M
+      : never
+    : never
+  : never;
+
 /** What a test decides for one message in flight. */
 export type Verdict = 'deliver' | 'drop' | 'hold';
 
@@ -41,6 +50,16 @@ export interface TestNetworkOptions {
 const DEC = new TextDecoder();
 const ENC = new TextEncoder();
 const MAX_ROUNDS = 10_000;
+
+/** What `fn` threw, or undefined: for asserting error class, code and message. */
+export function caught(fn: () => void): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
 
 /** Encodes a string proposal. */
 export function bytes(s: string): Uint8Array {
@@ -262,7 +281,7 @@ export class TestNetwork {
   }
 
   /** Messages of one type sent since `from` (an index into {@link sent}). */
-  sentOf<T extends Message['type']>(type: T, from = 0): Extract<Message, { type: T }>[] {
-    return this.sent.slice(from).filter((m) => m.type === type) as Extract<Message, { type: T }>[];
+  sentOf<T extends Message['type']>(type: T, from = 0): MessageOfType<T>[] {
+    return this.sent.slice(from).filter((m) => m.type === type) as MessageOfType<T>[];
   }
 }
