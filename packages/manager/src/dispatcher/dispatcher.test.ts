@@ -219,6 +219,13 @@ describe('Dispatcher', () => {
     expect(status.details).toBe(
       'Open session: node "ghost" is not a member of the cluster (removed or never joined): join it again',
     );
+    await harness.addNodes('gone');
+    await harness.store.update((tx) =>
+      tx.create('clusters', pb.Cluster.fromPartial({ id: 'c1', removedNodes: ['gone'] })),
+    );
+    const removed = harness.openSession('gone');
+    await settle();
+    expect((removed.status as Partial<grpc.ServiceError>).code).toBe(7);
     const anonymous = harness.openSession(undefined);
     await settle();
     expect((anonymous.status as Partial<grpc.ServiceError>).details).toBe(
@@ -451,6 +458,25 @@ describe('Dispatcher', () => {
     };
     await expect(harness.dispatcher.start()).rejects.toThrow('not the leader any more');
     expect(harness.dispatcher.state).toBe('stopped');
+  });
+
+  it('Dispatcher: ends a session with PERMISSION_DENIED when its node is removed', async () => {
+    harness = await Harness.create();
+    await harness.addNodes('n1', 'n2');
+    await harness.store.update((tx) => tx.create('clusters', pb.Cluster.fromPartial({ id: 'c1' })));
+    await harness.dispatcher.start();
+    const first = harness.openSession('n1');
+    const second = harness.openSession('n2');
+    await settle();
+    await harness.store.update((tx) => tx.delete('nodes', tx.get('nodes', 'n1')!));
+    await harness.store.update((tx) =>
+      tx.update('clusters', { ...tx.get('clusters', 'c1')!, removedNodes: ['n2'] }),
+    );
+    await settle();
+    for (const stream of [first, second]) {
+      expect((stream.status as Partial<grpc.ServiceError>).code).toBe(7);
+    }
+    expect(harness.dispatcher.sessionCount).toBe(0);
   });
 
   it('Dispatcher: ends sessions with UNAVAILABLE naming the leader when it stops', async () => {

@@ -255,8 +255,7 @@ export class Dispatcher {
     const action = 'Open session';
     const { nodeId } = this.#caller(call, action);
     const term = this.#term;
-    const known = this.#o.store.state.get('nodes', nodeId);
-    if (!known) throw notMember(action, nodeId);
+    if (!this.#isMember(nodeId)) throw notMember(action, nodeId);
     const session = new SessionStream({ id: randomUUID(), nodeId, call });
     const old = this.#sessions.get(nodeId);
     this.#sessions.set(nodeId, session);
@@ -279,6 +278,13 @@ export class Dispatcher {
     session.nodeVersion = Math.max(1, node.meta?.version ?? 0);
     session.send({ sessionId: session.id, node, managers: this.#managers });
     this.#log.debug({ nodeId, sessionId: session.id }, 'session opened');
+  }
+
+  /** In the store and not on the cluster's removed list (its certificate is refused too). */
+  #isMember(nodeId: string): boolean {
+    const state = this.#o.store.state;
+    if (!state.get('nodes', nodeId)) return false;
+    return !state.list('clusters').some((cluster) => cluster.removedNodes.includes(nodeId));
   }
 
   #dropSession(session: SessionStream): void {
@@ -433,11 +439,15 @@ export class Dispatcher {
     session.send({ sessionId: session.id, node, managers: this.#managers });
   }
 
-  /** Follows the nodes table: node changes go to their agents, removed nodes are cut off. */
+  /**
+   * Follows the nodes and clusters tables: node changes go to their agents; nodes
+   * deleted or listed as removed are cut off.
+   */
   #watchNodes(term: number): void {
     const watch = this.#o.store.watch({
       fromVersion: this.#o.store.state.version,
-      filter: (event) => event.type === 'reset' || event.table === 'nodes',
+      filter: (event) =>
+        event.type === 'reset' || event.table === 'nodes' || event.table === 'clusters',
     });
     this.#nodeWatch = watch;
     void (async () => {
@@ -458,6 +468,15 @@ export class Dispatcher {
     if (event.type === 'reset') {
       for (const session of this.#sessions.values()) this.#pushState(session);
       this.#refreshManagers();
+      return;
+    }
+    if (event.table === 'clusters') {
+      for (const session of [...this.#sessions.values()]) {
+        if (this.#isMember(session.nodeId)) continue;
+        this.#tracker.forget(session.nodeId);
+        this.#sessions.delete(session.nodeId);
+        session.close(notMember('Keep session', session.nodeId));
+      }
       return;
     }
     if (event.table !== 'nodes') return;
