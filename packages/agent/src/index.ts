@@ -1,5 +1,6 @@
 // @shoal/agent: what runs on every node. For now, the node's identity on its host.
 
+export { type EngineFacts, readEngineFacts } from './engine-info.js';
 export { loadOrCreateNodeIdentity, type NodeIdentity, newNodeId } from './node-identity.js';
 export {
   AgentSession,

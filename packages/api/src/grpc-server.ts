@@ -1,6 +1,6 @@
 // Adapting promise-returning handlers to grpc-js's callback API (STYLE 38), with the
 // typed-error edge applied to every failure.
-import type { sendUnaryData, ServerUnaryCall, UntypedHandleCall } from '@grpc/grpc-js';
+import type { ServerUnaryCall, sendUnaryData, UntypedHandleCall } from '@grpc/grpc-js';
 import { ShoalError } from './errors.js';
 import { toServiceError } from './grpc-errors.js';
 
@@ -19,7 +19,8 @@ export function unary<Req, Res>(
   onUnexpected?: (error: unknown) => void,
 ): UntypedHandleCall {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    handler(call.request, call).then(
+    // A handler that throws before returning its promise is answered like a rejection.
+    new Promise<Res>((resolve) => resolve(handler(call.request, call))).then(
       (response) => callback(null, response),
       (error: unknown) => {
         if (!(error instanceof ShoalError)) onUnexpected?.(error);

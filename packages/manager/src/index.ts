@@ -71,6 +71,11 @@ export {
 } from './ca/tls.js';
 export { SYSTEM_WALL_CLOCK, type WallClock } from './ca/wall-clock.js';
 export {
+  Dispatcher,
+  type DispatcherState,
+  HEARTBEAT_FAILURE,
+} from './dispatcher/dispatcher.js';
+export {
   type DispatcherClock,
   SYSTEM_DISPATCHER_CLOCK,
   type TimerHandle,
@@ -86,13 +91,9 @@ export {
   type DispatcherOptions,
   heartbeatPeriodOf,
 } from './dispatcher/dispatcher-options.js';
-export {
-  Dispatcher,
-  type DispatcherState,
-  HEARTBEAT_FAILURE,
-} from './dispatcher/dispatcher.js';
 export { type ClusterStore, LocalClusterStore } from './store/cluster-store.js';
 export { type ApplyResult, MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
+export { ReplicatedStore, type StoreRaft, storeStateMachine } from './store/replicated-store.js';
 export { StoreTx } from './store/store-batch.js';
 export {
   StoreConflictError,
@@ -101,3 +102,7 @@ export {
 } from './store/store-errors.js';
 export type { EventFilter, StoreEvent } from './store/store-watch.js';
 export { type StoredObject, TABLES, type TableName, type TableObjects } from './store/tables.js';
+export { Manager, type ManagerOptions, type ManagerState, type NodeTls } from './manager/manager.js';
+export { newRaftId, raftPeers } from './manager/raft-membership.js';
+export { ControlApi, type ControlApiOptions } from './control/control-api.js';
+export { controlService } from './control/control-service.js';

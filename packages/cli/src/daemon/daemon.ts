@@ -3,11 +3,13 @@
 import { mkdir } from 'node:fs/promises';
 import { loadOrCreateNodeIdentity, type NodeIdentity } from '@shoal/agent';
 import { pb } from '@shoal/api';
+import { controlService } from '@shoal/manager';
 import type { Logger } from 'pino';
 import { versionInfo } from '../version.js';
 import type { CompiledDaemonOptions } from './daemon-options.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { type LocalApi, LocalServer } from './local-server.js';
+import { SwarmNode } from './swarm-node.js';
 
 /** `running` -> `draining` -> `closed`; closing from `running` skips draining. */
 export type DaemonState = 'running' | 'draining' | 'closed';
@@ -19,6 +21,7 @@ export class Daemon {
   readonly #lock: DataDirLock;
   readonly #identity: NodeIdentity;
   #local: LocalServer | undefined;
+  #swarm!: SwarmNode;
   #state: DaemonState = 'running';
   readonly #closed: Promise<string>;
   #resolveClosed!: (reason: string) => void;
@@ -45,6 +48,7 @@ export class Daemon {
     try {
       const identity = await loadOrCreateNodeIdentity(options.dataDir);
       const daemon = new Daemon(options, log.child({ nodeId: identity.nodeId }), lock, identity);
+      daemon.#swarm = await SwarmNode.open(options, daemon.#log, identity.nodeId);
       daemon.#local = await LocalServer.listen(
         options.socket,
         daemon.#localApi(),
@@ -70,6 +74,7 @@ export class Daemon {
     if (this.#state !== 'running') return;
     this.#transition('draining');
     await this.#local?.drain({ graceMs });
+    await this.#swarm.close();
     await this.close('drained');
   }
 
@@ -77,6 +82,7 @@ export class Daemon {
   async close(reason = 'closed'): Promise<void> {
     if (this.#state === 'closed') return;
     this.#local?.close();
+    await this.#swarm?.close();
     await this.#lock.release();
     this.#transition('closed');
     this.#log.info({ reason }, 'shoald stopped');
@@ -94,26 +100,42 @@ export class Daemon {
   }
 
   #localApi(): LocalApi {
+    const swarm = () => this.#swarm;
     return {
       version: async () => ({ daemon: versionInfo() }),
-      info: async () => ({
-        nodeId: this.#identity.nodeId,
-        hostname: this.#options.hostname,
-        swarmState: pb.LocalNodeState.LOCAL_NODE_STATE_INACTIVE,
-        controlAvailable: false,
-        clusterId: '',
-        nodeAddr: '',
-        resources: {
-          nanoCpus: this.#options.capacityNanoCpus,
-          memoryBytes: this.#options.capacityMemoryBytes,
-        },
-        dataDir: this.#options.dataDir,
-        version: versionInfo(),
-        managers: 0,
-        nodes: 0,
-        managerAddrs: [],
-        error: '',
-      }),
+      info: async () => {
+        const node = swarm();
+        const facts = node.isManager
+          ? node.clusterFacts()
+          : { managers: 0, nodes: 0, managerAddrs: [] };
+        return {
+          nodeId: node.nodeId,
+          hostname: this.#options.hostname,
+          swarmState:
+            node.state === 'active'
+              ? pb.LocalNodeState.LOCAL_NODE_STATE_ACTIVE
+              : pb.LocalNodeState.LOCAL_NODE_STATE_INACTIVE,
+          controlAvailable: node.isManager,
+          clusterId: node.clusterId,
+          nodeAddr: node.advertiseAddr,
+          resources: {
+            nanoCpus: this.#options.capacityNanoCpus,
+            memoryBytes: this.#options.capacityMemoryBytes,
+          },
+          dataDir: this.#options.dataDir,
+          version: versionInfo(),
+          ...facts,
+          error: '',
+        };
+      },
+      swarmInit: (request) => swarm().init(request),
+      swarmJoin: (request) => swarm().join(request),
+      swarmLeave: async (request) => {
+        await swarm().leave(request);
+        return {};
+      },
+      controlService: () =>
+        controlService(() => swarm().control(), this.#log.child({ component: 'local-control' })),
     };
   }
 }

@@ -3,11 +3,7 @@
 import { chmod, mkdir, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import {
-  Server,
-  ServerCredentials,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { pb, ShoalError, unary } from '@shoal/api';
 import type { Logger } from 'pino';
 
@@ -15,6 +11,11 @@ import type { Logger } from 'pino';
 export interface LocalApi {
   version(): Promise<pb.VersionResponse>;
   info(): Promise<pb.InfoResponse>;
+  swarmInit(request: pb.SwarmInitRequest): Promise<pb.SwarmInitResponse>;
+  swarmJoin(request: pb.SwarmJoinRequest): Promise<pb.SwarmJoinResponse>;
+  swarmLeave(request: pb.SwarmLeaveRequest): Promise<pb.SwarmLeaveResponse>;
+  /** The Control service for the local CLI: the manager's own, or one that explains why not. */
+  controlService(): UntypedServiceImplementation;
 }
 
 type State = 'listening' | 'draining' | 'closed';
@@ -38,6 +39,7 @@ export class LocalServer {
     await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
     const server = new Server();
     server.addService(pb.LocalService, implement(api, log));
+    server.addService(pb.ControlService, api.controlService());
     await new Promise<void>((resolve, reject) => {
       server.bindAsync(`unix://${socketPath}`, ServerCredentials.createInsecure(), (error) =>
         error ? reject(error) : resolve(),
@@ -85,6 +87,9 @@ function implement(api: LocalApi, log: Logger): UntypedServiceImplementation {
   return {
     version: unary(() => api.version(), onUnexpected),
     info: unary(() => api.info(), onUnexpected),
+    swarmInit: unary((r: pb.SwarmInitRequest) => api.swarmInit(r), onUnexpected),
+    swarmJoin: unary((r: pb.SwarmJoinRequest) => api.swarmJoin(r), onUnexpected),
+    swarmLeave: unary((r: pb.SwarmLeaveRequest) => api.swarmLeave(r), onUnexpected),
   };
 }
 

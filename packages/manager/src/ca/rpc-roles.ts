@@ -59,6 +59,7 @@ export const RPC_ROLES: Readonly<Record<string, RpcAccess>> = {
 
   '/shoal.v1.Dispatcher/Session': NODES,
   '/shoal.v1.Dispatcher/Heartbeat': NODES,
+  '/shoal.v1.Dispatcher/Heartbeats': NODES,
   '/shoal.v1.Dispatcher/UpdateTaskStatus': NODES,
   '/shoal.v1.Dispatcher/Assignments': NODES,
 
