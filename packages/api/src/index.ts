@@ -17,6 +17,6 @@ export {
   isServiceError,
   toServiceError,
 } from './grpc-errors.js';
-export * as pb from './pb.js';
 export { type AsyncUnary, unary } from './grpc-server.js';
+export * as pb from './pb.js';
 export { isRetryableStatus, RETRYABLE_STATUS_CODES } from './retry.js';

@@ -7,10 +7,10 @@ export * from './generated/shoal/v1/ca.js';
 export * from './generated/shoal/v1/control.js';
 export * from './generated/shoal/v1/dispatcher.js';
 export * from './generated/shoal/v1/local.js';
-export * from './generated/shoal/v1/store.js';
 export * from './generated/shoal/v1/objects.js';
 export * from './generated/shoal/v1/raft.js';
 export * from './generated/shoal/v1/specs.js';
+export * from './generated/shoal/v1/store.js';
 export * from './generated/shoal/v1/types.js';
 export {
   type DeepPartial,
