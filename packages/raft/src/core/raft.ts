@@ -8,22 +8,22 @@ import { NotLeaderError, ProposalDroppedError } from '../errors.js';
 import { applyConfChangeTo, checkConfChange, decodeConfChange, isMember } from './conf-change.js';
 import type { CompiledRawNodeOptions } from './options.js';
 import { Progress } from './progress.js';
-import { committedIndex, hasQuorum, voteResult } from './quorum.js';
-import { entriesBytes, RaftLog } from './raft-log.js';
+import { hasQuorum, voteResult } from './quorum.js';
+import { entriesBytes } from './raft-log.js';
+import { type MessageOf, RaftState } from './raft-state.js';
 import { ReadOnly } from './read-only.js';
-import type {
-  ConfState,
-  Entry,
-  HardState,
-  Message,
-  RaftId,
-  ReadState,
-  Role,
-  Snapshot,
-} from './types.js';
+import {
+  bcastAppend,
+  bcastHeartbeat,
+  handleAppendResponse,
+  handleHeartbeatResponse,
+  leaderReadIndex,
+  leaderTransfer,
+  maybeCommit,
+  releasePendingReads,
+} from './replication.js';
+import type { ConfState, Entry, HardState, Message, RaftId, Snapshot } from './types.js';
 import { checkMessage } from './validate.js';
-
-type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
 
 const EMPTY = new Uint8Array();
 
@@ -41,53 +41,9 @@ const MEMBERS_ONLY = new Set<Message['type']>([
   'preVoteResponse',
 ]);
 
-/** Responses that vouch for persisted state: released only after the Ready is durable. */
-const AFTER_PERSIST = new Set<Message['type']>([
-  'appendResponse',
-  'voteResponse',
-  'preVoteResponse',
-  'vote',
-]);
-
-/** Most append messages sent to one follower in one go (a bound on every loop). */
-const MAX_SENDS_PER_ACK = 1024;
-
-export class Raft {
-  readonly id: RaftId;
-  readonly opts: CompiledRawNodeOptions;
-  readonly log: RaftLog;
-  term = 0;
-  /** Who we voted for in `term`, 0 for nobody. */
-  vote: RaftId = 0;
-  /** The leader of `term` as far as we know, 0 when unknown. */
-  lead: RaftId = 0;
-  role: Role = 'follower';
-  conf: ConfState = { voters: [], learners: [] };
-  /** Per member replication progress; meaningful on the leader only. */
-  readonly progress = new Map<RaftId, Progress>();
-  readonly votes = new Map<RaftId, boolean>();
-  msgs: Message[] = [];
-  msgsAfterPersist: Message[] = [];
-  readStates: ReadState[] = [];
-  /** Ticks since the last election timeout reset (leader: since the last quorum check). */
-  electionElapsed = 0;
-  heartbeatElapsed = 0;
-  randomizedElectionTimeout = 0;
-  /** The member leadership is being handed to, 0 when no transfer runs. */
-  leadTransferee: RaftId = 0;
-  /** Index of the latest conf change in the leader's log; no new change before it applies. */
-  pendingConfIndex = 0;
-  /** Payload bytes the leader appended but has not seen committed. */
-  uncommittedSize = 0;
-  readOnly = new ReadOnly();
-  /** Reads that arrived before the leader committed an entry of its term (thesis §6.4). */
-  pendingReadIndex: { from: RaftId; context: Uint8Array }[] = [];
-  readonly #reported = new Set<string>();
-
+export class Raft extends RaftState {
   constructor(opts: CompiledRawNodeOptions) {
-    this.id = opts.id;
-    this.opts = opts;
-    this.log = new RaftLog(opts.storage, opts.maxCommittedBytesPerReady);
+    super(opts);
     const { hardState, conf } = opts.storage.initialState();
     this.#switchToConfig(conf);
     this.#loadState(hardState);
@@ -114,28 +70,8 @@ export class Raft {
     this.vote = hs.vote;
   }
 
-  hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed };
-  }
-
-  /** Reports a refused input once per distinct reason. */
-  reject(reason: string, m: Message): void {
-    if (this.#reported.has(reason)) return;
-    this.#reported.add(reason);
-    this.opts.onRejected(reason, m);
-  }
-
-  isVoter(id: RaftId = this.id): boolean {
-    return this.conf.voters.includes(id);
-  }
-
   #promotable(): boolean {
     return this.isVoter() && !this.log.hasPendingSnapshot();
-  }
-
-  #send(m: Message): void {
-    if (AFTER_PERSIST.has(m.type)) this.msgsAfterPersist.push(m);
-    else this.msgs.push(m);
   }
 
   // ---- roles ------------------------------------------------------------------------
@@ -250,7 +186,7 @@ export class Raft {
     }
     if (this.heartbeatElapsed >= this.opts.heartbeatTick) {
       this.heartbeatElapsed = 0;
-      this.#bcastHeartbeat();
+      bcastHeartbeat(this);
     }
   }
 
@@ -291,7 +227,7 @@ export class Raft {
         const type = kind === 'vote' ? 'voteResponse' : 'preVoteResponse';
         this.msgsAfterPersist.push({ type, from: id, to: id, term, reject: false });
       } else {
-        this.#send({ from: this.id, type: kind, to: id, term, index, logTerm, force: transfer });
+        this.send({ from: this.id, type: kind, to: id, term, index, logTerm, force: transfer });
       }
     }
   }
@@ -343,7 +279,7 @@ export class Raft {
       ) {
         // A stale leader (e.g. after a partition heals) learns the new term from this
         // reply and steps down; otherwise pre-vote/check-quorum could leave it stuck.
-        this.#send({
+        this.send({
           from: this.id,
           type: 'appendResponse',
           to: m.from,
@@ -354,7 +290,7 @@ export class Raft {
           hintTerm: 0,
         });
       } else if (m.type === 'preVote') {
-        this.#send({
+        this.send({
           from: this.id,
           type: 'preVoteResponse',
           to: m.from,
@@ -390,13 +326,13 @@ export class Raft {
       (m.type === 'preVote' && m.term > this.term);
     const respType = m.type === 'vote' ? 'voteResponse' : 'preVoteResponse';
     if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
-      this.#send({ from: this.id, type: respType, to: m.from, term: m.term, reject: false });
+      this.send({ from: this.id, type: respType, to: m.from, term: m.term, reject: false });
       if (m.type === 'vote') {
         this.electionElapsed = 0;
         this.vote = m.from;
       }
     } else {
-      this.#send({ from: this.id, type: respType, to: m.from, term: this.term, reject: true });
+      this.send({ from: this.id, type: respType, to: m.from, term: this.term, reject: true });
     }
   }
 
@@ -461,7 +397,7 @@ export class Raft {
             this.#campaign('vote', false);
           } else {
             this.#becomeLeader();
-            this.#bcastAppend();
+            bcastAppend(this);
           }
         } else if (result === 'lost') {
           this.becomeFollower(this.term, 0);
@@ -481,7 +417,7 @@ export class Raft {
   // ---- follower handlers ------------------------------------------------------------
 
   #ack(to: RaftId, index: number): void {
-    this.#send({
+    this.send({
       from: this.id,
       type: 'appendResponse',
       to,
@@ -509,7 +445,7 @@ export class Raft {
     }
     // Mismatch: hint the highest entry that might match so the leader skips whole terms.
     const hint = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm);
-    this.#send({
+    this.send({
       from: this.id,
       type: 'appendResponse',
       to: m.from,
@@ -528,7 +464,7 @@ export class Raft {
       return;
     }
     this.log.commitTo(m.commit);
-    this.#send({
+    this.send({
       from: this.id,
       type: 'heartbeatResponse',
       to: m.from,
@@ -565,10 +501,10 @@ export class Raft {
         return;
       }
       case 'readIndex':
-        this.#leaderReadIndex(m.from, m.context);
+        leaderReadIndex(this, m.from, m.context);
         return;
       case 'transferLeader':
-        this.#leaderTransfer(m.target);
+        leaderTransfer(this, m.target);
         return;
       case 'append':
       case 'heartbeat':
@@ -580,115 +516,8 @@ export class Raft {
     }
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
-    if (m.type === 'appendResponse') this.#handleAppendResponse(m, pr);
-    else if (m.type === 'heartbeatResponse') this.#handleHeartbeatResponse(m, pr);
-  }
-
-  #handleAppendResponse(m: MessageOf<'appendResponse'>, pr: Progress): void {
-    pr.recentActive = true;
-    if (m.reject) {
-      let probe = m.rejectHint;
-      if (m.hintTerm > 0) probe = this.log.findConflictByTerm(m.rejectHint, m.hintTerm).index;
-      if (pr.maybeDecrTo(m.index, probe)) {
-        if (pr.state === 'replicate') pr.becomeProbe();
-        this.#maybeSendAppend(m.from, true);
-      }
-      return;
-    }
-    if (m.index > this.log.lastIndex()) {
-      this.reject('append ack beyond the leader log', m);
-      return;
-    }
-    if (pr.maybeUpdate(m.index) || (pr.match === m.index && pr.state === 'probe')) {
-      if (pr.state === 'probe') {
-        pr.becomeReplicate();
-      } else if (pr.state === 'snapshot' && pr.match + 1 >= this.log.firstIndex()) {
-        // The follower caught up past our compaction point: back to the log (F03, F04).
-        pr.becomeProbe();
-        pr.becomeReplicate();
-      } else if (pr.state === 'replicate') {
-        pr.inflights.freeLE(m.index);
-      }
-      if (this.#maybeCommit()) {
-        this.#releasePendingReads();
-        this.#bcastAppend();
-      }
-      if (m.from !== this.id) {
-        for (let i = 0; i < MAX_SENDS_PER_ACK && this.#maybeSendAppend(m.from, false); i++) {}
-      }
-      if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
-        this.#send({ from: this.id, type: 'timeoutNow', to: m.from, term: this.term });
-      }
-    }
-  }
-
-  #handleHeartbeatResponse(m: MessageOf<'heartbeatResponse'>, pr: Progress): void {
-    pr.recentActive = true;
-    pr.msgAppFlowPaused = false;
-    // A live follower with a full window: free a slot so a lost append gets retried (C07).
-    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
-    if (pr.match < this.log.lastIndex() || pr.state === 'probe') {
-      this.#maybeSendAppend(m.from, true);
-    }
-    if (m.context.byteLength === 0) return;
-    const acks = this.readOnly.recvAck(m.from, m.context);
-    if (acks === undefined || !hasQuorum(this.conf.voters, (id) => acks.has(id))) return;
-    for (const req of this.readOnly.advance(m.context)) {
-      this.#answerRead(req.from, req.index, req.context);
-    }
-  }
-
-  #answerRead(from: RaftId, index: number, context: Uint8Array): void {
-    if (from === this.id) this.readStates.push({ index, context });
-    else
-      this.#send({
-        from: this.id,
-        type: 'readIndexResponse',
-        to: from,
-        term: this.term,
-        index,
-        context,
-      });
-  }
-
-  #committedEntryInCurrentTerm(): boolean {
-    return this.log.term(this.log.committed) === this.term;
-  }
-
-  #leaderReadIndex(from: RaftId, context: Uint8Array): void {
-    if (!this.#committedEntryInCurrentTerm()) {
-      // Our commit index may lag the previous leader's until an entry of our term
-      // commits (thesis §6.4 step 1): defer the read until then.
-      this.pendingReadIndex.push({ from, context });
-      return;
-    }
-    if (this.conf.voters.length === 1 && this.isVoter()) {
-      this.#answerRead(from, this.log.committed, context);
-      return;
-    }
-    this.readOnly.addRequest(this.log.committed, from, context);
-    this.readOnly.recvAck(this.id, context);
-    this.#bcastHeartbeat(context);
-  }
-
-  #releasePendingReads(): void {
-    if (this.pendingReadIndex.length === 0 || !this.#committedEntryInCurrentTerm()) return;
-    const reads = this.pendingReadIndex;
-    this.pendingReadIndex = [];
-    for (const r of reads) this.#leaderReadIndex(r.from, r.context);
-  }
-
-  #leaderTransfer(target: RaftId): void {
-    const pr = this.progress.get(target);
-    if (target === this.id || pr === undefined || pr.isLearner) return;
-    if (this.leadTransferee === target) return;
-    this.electionElapsed = 0;
-    this.leadTransferee = target;
-    if (pr.match === this.log.lastIndex()) {
-      this.#send({ from: this.id, type: 'timeoutNow', to: target, term: this.term });
-    } else {
-      this.#maybeSendAppend(target, true);
-    }
+    if (m.type === 'appendResponse') handleAppendResponse(this, m, pr);
+    else if (m.type === 'heartbeatResponse') handleHeartbeatResponse(this, m, pr);
   }
 
   /** Appends proposals; returns why they were refused, or undefined. */
@@ -724,7 +553,7 @@ export class Raft {
     }
     if (!this.#appendEntries(out)) return 'too much uncommitted data';
     this.pendingConfIndex = pendingConf;
-    this.#bcastAppend();
+    bcastAppend(this);
     return undefined;
   }
 
@@ -751,81 +580,6 @@ export class Raft {
     this.uncommittedSize = Math.max(0, this.uncommittedSize - bytes);
   }
 
-  #maybeCommit(): boolean {
-    const mci = committedIndex(this.conf.voters, (id) => this.progress.get(id)?.match ?? 0);
-    // Only entries of the current term commit by counting replicas (Raft §5.4.2).
-    if (mci > this.log.committed && this.log.term(mci) === this.term) {
-      this.log.commitTo(mci);
-      return true;
-    }
-    return false;
-  }
-
-  #bcastAppend(): void {
-    for (const id of this.progress.keys()) if (id !== this.id) this.#maybeSendAppend(id, true);
-  }
-
-  #bcastHeartbeat(context?: Uint8Array): void {
-    const ctx = context ?? this.readOnly.lastPendingContext() ?? EMPTY;
-    for (const [id, pr] of this.progress) {
-      if (id === this.id) continue;
-      // Never tell a follower to commit past what it is known to hold.
-      const commit = Math.min(pr.match, this.log.committed);
-      this.#send({
-        from: this.id,
-        type: 'heartbeat',
-        to: id,
-        term: this.term,
-        commit,
-        context: ctx,
-      });
-    }
-  }
-
-  /** Sends the next batch of entries (or a snapshot) to `to`; false when nothing was sent. */
-  #maybeSendAppend(to: RaftId, sendIfEmpty: boolean): boolean {
-    const pr = this.progress.get(to);
-    if (pr === undefined || pr.isPaused()) return false;
-    const prevIndex = pr.next - 1;
-    const prevTerm = this.log.term(prevIndex);
-    let ents: Entry[] | undefined;
-    if (prevTerm !== undefined) {
-      try {
-        ents = this.log.entriesFrom(pr.next, this.opts.maxSizePerMsg);
-      } catch {
-        ents = undefined;
-      }
-    }
-    if (prevTerm === undefined || ents === undefined) return this.#maybeSendSnapshot(to, pr);
-    if (ents.length === 0 && !sendIfEmpty) return false;
-    this.#send({
-      from: this.id,
-      type: 'append',
-      to,
-      term: this.term,
-      index: prevIndex,
-      logTerm: prevTerm,
-      entries: ents,
-      commit: this.log.committed,
-    });
-    pr.sentEntries(ents.length, entriesBytes(ents));
-    return true;
-  }
-
-  #maybeSendSnapshot(to: RaftId, pr: Progress): boolean {
-    // Only to a follower we heard from: a snapshot is big, do not throw it into the void.
-    if (!pr.recentActive) return false;
-    let snap: Snapshot;
-    try {
-      snap = this.log.snapshot();
-    } catch {
-      return false;
-    }
-    pr.becomeSnapshot(snap.meta.index);
-    this.#send({ from: this.id, type: 'snapshot', to, term: this.term, snapshot: snap });
-    return true;
-  }
-
   // ---- local API --------------------------------------------------------------------
 
   proposeLocal(entries: readonly Entry[]): void {
@@ -840,7 +594,7 @@ export class Raft {
 
   readIndexLocal(context: Uint8Array): void {
     if (this.role === 'leader') {
-      this.#leaderReadIndex(this.id, context);
+      leaderReadIndex(this, this.id, context);
       return;
     }
     if (this.role !== 'follower' || this.lead === 0) throw new NotLeaderError(0);
@@ -849,7 +603,7 @@ export class Raft {
 
   transferLocal(target: RaftId): void {
     if (this.role === 'leader') {
-      this.#leaderTransfer(target);
+      leaderTransfer(this, target);
       return;
     }
     if (this.role !== 'follower' || this.lead === 0) throw new NotLeaderError(0);
@@ -901,7 +655,7 @@ export class Raft {
     if (this.leadTransferee !== 0 && !this.progress.has(this.leadTransferee)) {
       this.leadTransferee = 0;
     }
-    if (this.#maybeCommit()) this.#releasePendingReads();
-    this.#bcastAppend();
+    if (maybeCommit(this)) releasePendingReads(this);
+    bcastAppend(this);
   }
 }
