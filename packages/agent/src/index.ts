@@ -7,6 +7,7 @@ export {
   type AgentSessionOptions,
   type AgentSessionState,
   type AgentTimers,
+  type Assignments,
 } from './session/agent-session.js';
 export {
   LEADER_ADDR_TRAILER,

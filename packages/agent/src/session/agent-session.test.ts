@@ -5,7 +5,7 @@ import { pb } from '@shoal/api';
 import { Dispatcher, LocalClusterStore, MemoryStore, type StoreEvent } from '@shoal/manager';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AgentSession } from './agent-session.js';
+import { AgentSession, type Assignments } from './agent-session.js';
 import type { AgentSessionEvent } from './session-events.js';
 
 const log = pino({ level: 'silent' });
@@ -174,9 +174,9 @@ describe('AgentSession', () => {
     await cluster.lead(managers[0]!);
     const agent = await startAgent([managers[0]!.addr]);
     const sets = agent.assignments();
-    expect([...((await sets.next()).value as Map<string, pb.Task>).keys()]).toEqual(['t1']);
+    expect([...((await sets.next()).value as Assignments).tasks.keys()]).toEqual(['t1']);
     await cluster.store.update((tx) => tx.create('tasks', task('t2', 'w1')));
-    expect([...((await sets.next()).value as Map<string, pb.Task>).keys()]).toEqual(['t1', 't2']);
+    expect([...((await sets.next()).value as Assignments).tasks.keys()]).toEqual(['t1', 't2']);
     await agent.reportTaskStatus([
       {
         taskId: 't1',

@@ -65,6 +65,15 @@ interface SessionEnd {
   readonly error: ShoalError | undefined;
 }
 
+/** What the manager assigned to this node, by ID. */
+export interface Assignments {
+  readonly tasks: ReadonlyMap<string, pb.Task>;
+  /** The networks the tasks are attached to (VNI, subnets), for the overlay. */
+  readonly networks: ReadonlyMap<string, pb.Network>;
+  /** The store version the set is at (`results_in` of the last message). */
+  readonly version: string;
+}
+
 /** Heartbeat period used until a manager hands one out. */
 const FIRST_PERIOD_MS = 1000;
 
@@ -86,7 +95,7 @@ export class AgentSession {
   readonly #events: EventFanout<AgentSessionEvent>;
   /** The tasks assigned to this node, kept across sessions until a new COMPLETE set. */
   readonly #assignmentSet = new AssignmentSet();
-  readonly #assignments = new LatestValue<ReadonlyMap<string, pb.Task>>();
+  readonly #assignments = new LatestValue<Assignments>();
   #state: AgentSessionState = 'connecting';
   #sessionId: string | undefined;
   #manager: string | undefined;
@@ -161,12 +170,12 @@ export class AgentSession {
   }
 
   /**
-   * The tasks assigned to this node (by task ID): the current set at once if one was
-   * received, then each new one. A slow reader skips to the newest set, which is what a
+   * The tasks assigned to this node and their networks: the current set at once if one
+   * was received, then each new one. A slow reader skips to the newest set, which is what a
    * reconciler wants. The set survives a lost session (tasks keep running while the
    * agent looks for the leader) and is replaced by the next session's COMPLETE set.
    */
-  assignments(): AsyncIterableIterator<ReadonlyMap<string, pb.Task>> {
+  assignments(): AsyncIterableIterator<Assignments> {
     return this.#assignments.subscribe();
   }
 
@@ -389,7 +398,11 @@ export class AgentSession {
             openAssignments(sessionId);
             return;
           }
-          this.#assignments.set(new Map(this.#assignmentSet.tasks));
+          this.#assignments.set({
+            tasks: new Map(this.#assignmentSet.tasks),
+            networks: new Map(this.#assignmentSet.networks),
+            version: this.#assignmentSet.version,
+          });
         });
         stream.on('status', (status: grpc.StatusObject) => {
           if (finished || assignments !== stream) return;

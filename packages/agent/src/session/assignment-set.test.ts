@@ -38,6 +38,26 @@ describe('AssignmentSet', () => {
     expect([...set.tasks.keys()]).toEqual(['d']);
   });
 
+  it('AssignmentSet: holds networks beside tasks when changes carry them', () => {
+    const set = new AssignmentSet();
+    const network = (id: string, action: pb.AssignmentChange_Action): pb.AssignmentChange => ({
+      assignment: {
+        item: { $case: 'network', network: pb.Network.fromPartial({ id, vni: 4097 }) },
+      },
+      action,
+    });
+    set.apply(
+      message(TYPE_COMPLETE, '', '1', [
+        change('a', ACTION_UPDATE),
+        network('front', ACTION_UPDATE),
+      ]),
+    );
+    expect([...set.networks.keys()]).toEqual(['front']);
+    set.apply(message(TYPE_INCREMENTAL, '1', '2', [network('front', ACTION_REMOVE)]));
+    expect(set.networks.size).toBe(0);
+    expect([...set.tasks.keys()]).toEqual(['a']);
+  });
+
   it('AssignmentSet: reports a gap and changes nothing when an increment skips a version', () => {
     const set = new AssignmentSet();
     expect(set.apply(message(TYPE_INCREMENTAL, '', '3', [change('a', ACTION_UPDATE)]))).toBe('gap');

@@ -1,10 +1,12 @@
-// The agent's copy of its assignment set, rebuilt from the Assignments stream: a
-// COMPLETE message replaces it, INCREMENTAL ones change it. Pure, so the session only
+// The agent's copy of its assignment set (tasks, and the networks they attach to),
+// rebuilt from the Assignments stream: a COMPLETE message replaces it, INCREMENTAL ones
+// change it. Pure, so the session only
 // feeds messages in and reopens the stream when told of a gap.
 import { pb } from '@shoal/api';
 
 /**
- * The tasks the manager assigned to this node, as of the last message applied.
+ * The tasks the manager assigned to this node and the networks those tasks are
+ * attached to, as of the last message applied.
  *
  * @example
  * const set = new AssignmentSet();
@@ -13,6 +15,7 @@ import { pb } from '@shoal/api';
  */
 export class AssignmentSet {
   readonly #tasks = new Map<string, pb.Task>();
+  readonly #networks = new Map<string, pb.Network>();
   /** `results_in` of the last message applied; '' before the first COMPLETE. */
   #version = '';
 
@@ -24,6 +27,10 @@ export class AssignmentSet {
     return this.#tasks;
   }
 
+  get networks(): ReadonlyMap<string, pb.Network> {
+    return this.#networks;
+  }
+
   /**
    * Applies `message`. Returns `gap` (changing nothing) for an increment that does not
    * follow the last message applied: the stream lost something, reopen it for a new
@@ -32,17 +39,21 @@ export class AssignmentSet {
   apply(message: pb.AssignmentsMessage): 'applied' | 'gap' {
     if (message.type === pb.AssignmentsMessage_Type.TYPE_COMPLETE) {
       this.#tasks.clear();
+      this.#networks.clear();
     } else if (this.#version === '' || message.appliesTo !== this.#version) {
       return 'gap';
     }
     for (const change of message.changes) {
       const item = change.assignment?.item;
-      // Networks are not sent yet (see the manager README, "Not done yet"): tasks only.
-      if (item?.$case !== 'task') continue;
-      if (change.action === pb.AssignmentChange_Action.ACTION_REMOVE) {
-        this.#tasks.delete(item.task.id);
+      if (!item) continue;
+      const remove = change.action === pb.AssignmentChange_Action.ACTION_REMOVE;
+      if (item.$case === 'task') {
+        if (remove) this.#tasks.delete(item.task.id);
+        else this.#tasks.set(item.task.id, item.task);
+      } else if (remove) {
+        this.#networks.delete(item.network.id);
       } else {
-        this.#tasks.set(item.task.id, item.task);
+        this.#networks.set(item.network.id, item.network);
       }
     }
     this.#version = message.resultsIn;

@@ -8,7 +8,7 @@ import { pb } from '@shoal/api';
 import type { Logger } from 'pino';
 import type { ClusterStore } from '../store/cluster-store.js';
 import type { StoreEvent } from '../store/store-watch.js';
-import { assignmentChangeOf, isAssignedTo, update } from './assignment-set.js';
+import { NodeAssignments } from './assignment-set.js';
 import type { DispatcherClock, TimerHandle } from './dispatcher-clock.js';
 import { endStream } from './dispatcher-errors.js';
 
@@ -32,9 +32,9 @@ export interface AssignmentsStreamOptions {
  */
 export class AssignmentsStream {
   readonly #o: AssignmentsStreamOptions;
-  /** Task IDs the agent holds after the messages sent (and those pending). */
-  readonly #held = new Set<string>();
-  /** Changes not yet sent, by task ID. */
+  /** What the agent holds after the messages sent (and those pending). */
+  readonly #set: NodeAssignments;
+  /** Changes not yet sent, by `task/<id>` or `network/<id>`. */
   readonly #pending = new Map<string, pb.AssignmentChange>();
   #watch: AsyncIterableIterator<StoreEvent> | undefined;
   /** `results_in` of the last message sent: the agent's version of its set. */
@@ -48,6 +48,7 @@ export class AssignmentsStream {
 
   constructor(options: AssignmentsStreamOptions) {
     this.#o = options;
+    this.#set = new NodeAssignments(options.nodeId);
     options.call.on('cancelled', () => this.close());
     options.call.on('error', () => this.close());
     options.call.on('drain', () => {
@@ -95,32 +96,32 @@ export class AssignmentsStream {
     if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#pending.clear();
-    this.#held.clear();
     const state = this.#o.store.state;
-    const tasks = state.list('tasks', (task) => isAssignedTo(task, this.#o.nodeId));
-    for (const task of tasks) this.#held.add(task.id);
+    const changes = this.#set.complete(state);
     const version = state.version;
     this.#watch = this.#o.store.watch({
       fromVersion: version,
-      filter: (event) => event.type === 'reset' || event.table === 'tasks',
+      filter: (event) =>
+        event.type === 'reset' || event.table === 'tasks' || event.table === 'networks',
     });
     this.#sentVersion = String(version);
     this.#write({
       type: pb.AssignmentsMessage_Type.TYPE_COMPLETE,
       appliesTo: '',
       resultsIn: this.#sentVersion,
-      changes: tasks.map(update),
+      changes,
     });
     return this.#watch;
   }
 
   #onEvent(event: StoreEvent): void {
-    const change = assignmentChangeOf(event, this.#o.nodeId, this.#held);
-    if (!change) return;
-    const task =
-      change.assignment?.item?.$case === 'task' ? change.assignment.item.task : undefined;
-    if (!task) return;
-    this.#pending.set(task.id, change);
+    const changes = this.#set.onEvent(event, this.#o.store.state);
+    if (changes.length === 0) return;
+    for (const { key, change } of changes) {
+      // Re-inserted so the message lists changes in the order they last happened.
+      this.#pending.delete(key);
+      this.#pending.set(key, change);
+    }
     this.#pendingVersion = event.version;
     if (this.#blocked) return;
     if (this.#pending.size >= this.#o.batchSize) {

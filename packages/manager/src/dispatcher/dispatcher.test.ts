@@ -607,6 +607,47 @@ describe('Dispatcher', () => {
     ]);
   });
 
+  it('Dispatcher: sends the networks of assigned tasks and removes them with their last task', async () => {
+    harness = await Harness.create();
+    await harness.addNodes('n1');
+    const onNetworks = (id: string, ...networkIds: string[]) => ({
+      ...task(id, 'n1', S.TASK_STATE_ASSIGNED),
+      networks: networkIds.map((networkId) => ({ networkId, addresses: [], aliases: [] })),
+    });
+    await harness.store.update((tx) => {
+      tx.create('networks', pb.Network.fromPartial({ id: 'front', vni: 4097 }));
+      tx.create('networks', pb.Network.fromPartial({ id: 'back', vni: 4098 }));
+      tx.create('networks', pb.Network.fromPartial({ id: 'unused', vni: 4099 }));
+      tx.create('tasks', onNetworks('a', 'front'));
+    });
+    await harness.dispatcher.start();
+    const sessionId = (await harness.connect('n1')).get('n1')!;
+    const stream = harness.openAssignments('n1', sessionId);
+    const summary = (message: pb.AssignmentsMessage | undefined) =>
+      message?.changes.map((c) => {
+        const item = c.assignment?.item;
+        const id =
+          item?.$case === 'task'
+            ? item.task.id
+            : item?.$case === 'network'
+              ? `net:${item.network.id}`
+              : '';
+        return `${c.action === pb.AssignmentChange_Action.ACTION_REMOVE ? '-' : '+'}${id}`;
+      });
+    expect(summary(stream.written[0])).toEqual(['+a', '+net:front']);
+    await harness.store.update((tx) => tx.create('tasks', onNetworks('b', 'front', 'back')));
+    await harness.advance(100);
+    expect(summary(stream.written[1])).toEqual(['+b', '+net:back']);
+    await harness.store.update((tx) => tx.delete('tasks', tx.get('tasks', 'a')!));
+    await harness.advance(100);
+    expect(summary(stream.written[2])).toEqual(['-a']);
+    await harness.store.update((tx) =>
+      tx.update('tasks', { ...tx.get('tasks', 'b')!, nodeId: 'n2' }),
+    );
+    await harness.advance(100);
+    expect(summary(stream.written[3])).toEqual(['-b', '-net:front', '-net:back']);
+  });
+
   it('Dispatcher: ends assignments streams when the session is replaced', async () => {
     harness = await Harness.create();
     await harness.addNodes('n1');
