@@ -1,7 +1,7 @@
 // @shoal/raft: the Raft core (pure state machine), its storage and transport.
 
 export { decodeConfChange, encodeConfChange } from './core/conf-change.js';
-export { MemoryStorage } from './core/memory-storage.js';
+export { BOOTSTRAP_INDEX, bootstrapSnapshot, MemoryStorage } from './core/memory-storage.js';
 export type { CompiledRawNodeOptions, RawNodeOptions } from './core/options.js';
 export type { ProgressState } from './core/progress.js';
 export { entriesBytes } from './core/raft-log.js';
