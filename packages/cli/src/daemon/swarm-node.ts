@@ -602,8 +602,12 @@ export class SwarmNode {
     const current = this.#certs;
     if (!state || !current) return;
     const { keyPem, csrPem } = await createNodeKeyAndCsr();
+    // Other managers first: during a demotion this node's own manager has already left Raft.
     const targets = [
-      ...new Set([...(this.#manager ? [state.advertiseAddr] : []), ...state.managers]),
+      ...new Set([
+        ...state.managers.filter((m) => m !== state.advertiseAddr),
+        ...(this.#manager ? [state.advertiseAddr] : []),
+      ]),
     ];
     let lastError: unknown;
     for (const addr of targets) {
