@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message, RaftId } from '../core/types.js';
 import { NotLeaderError } from '../errors.js';
@@ -92,14 +93,25 @@ describe('GrpcTransport', () => {
     expect(rb2.got.length).toBeGreaterThan(0);
   });
 
-  it('GrpcTransport: drops messages and reports unreachable when the peer queue is full', async () => {
-    // A peer that accepts connections slowly is simulated by an address nobody serves.
-    const a = await transport(1, [[2, '127.0.0.1:1']]);
+  it('GrpcTransport: drops messages, reports unreachable and logs once when the peer queue is full', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'warn' }, { write: (s: string) => lines.push(JSON.parse(s)) });
+    // Messages queued in one turn are flushed together at its end, so 100 sent at once
+    // meet a queue of 64.
+    const a = await GrpcTransport.create({
+      id: 1,
+      peers: new Map([[2, '127.0.0.1:1']]),
+      queueCapacity: 64,
+      logger,
+    });
+    open.push(a);
     const ra = recorder();
     a.start(ra.handler);
     a.send(Array.from({ length: 100 }, (_, i) => hb(1, 2, i)));
-    // 64 fit the queue; the other 36 are dropped and each reported.
-    expect(ra.unreachable).toHaveLength(36);
+    expect(ra.unreachable).toEqual(Array.from({ length: 36 }, () => 2));
+    expect(
+      lines.filter((l) => l.msg === 'raft send queue full: dropping messages for peer'),
+    ).toEqual([expect.objectContaining({ peer: 2, capacity: 64 })]);
   });
 
   it('GrpcTransport: forwards a proposal to the leader and returns its index', async () => {
