@@ -1,5 +1,6 @@
 // In-process: real grpc-js servers on 127.0.0.1:0 running the manager's Dispatcher over
 // one store, and an AgentSession finding the leader among them.
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { pb } from '@shoal/api';
 import { Dispatcher, LocalClusterStore, MemoryStore, type StoreEvent } from '@shoal/manager';
@@ -58,6 +59,56 @@ class Cluster {
       m.dispatcher.stop();
       m.server.forceShutdown();
     }
+  }
+}
+
+/**
+ * A TCP relay to `target` that can go silent: `freeze()` stops passing bytes either way
+ * but keeps every socket open, as a host that lost power or its link looks to its peers
+ * (no reset, no FIN).
+ */
+class FreezableRelay {
+  readonly #server: net.Server;
+  readonly #sockets: Set<net.Socket>;
+  readonly #state: { frozen: boolean };
+
+  private constructor(server: net.Server, sockets: Set<net.Socket>, state: { frozen: boolean }) {
+    this.#server = server;
+    this.#sockets = sockets;
+    this.#state = state;
+  }
+
+  static async start(target: string): Promise<{ relay: FreezableRelay; addr: string }> {
+    const host = target.slice(0, target.lastIndexOf(':'));
+    const port = Number(target.slice(target.lastIndexOf(':') + 1));
+    const sockets = new Set<net.Socket>();
+    const state = { frozen: false };
+    const server = net.createServer((inbound) => {
+      const outbound = net.connect(port, host);
+      for (const [from, to] of [
+        [inbound, outbound],
+        [outbound, inbound],
+      ] as const) {
+        sockets.add(from);
+        from.on('data', (chunk) => {
+          if (!state.frozen) to.write(chunk);
+        });
+        from.on('error', () => {});
+        from.on('close', () => to.destroy());
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const addr = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    return { relay: new FreezableRelay(server, sockets, state), addr };
+  }
+
+  freeze(): void {
+    this.#state.frozen = true;
+  }
+
+  close(): void {
+    this.#server.close();
+    for (const socket of this.#sockets) socket.destroy();
   }
 }
 
@@ -161,6 +212,31 @@ describe('AgentSession', () => {
       events.filter((e) => e.type === 'connected').map((e) => e.type === 'connected' && e.manager),
     ).toEqual([a.addr, b.addr]);
     void watch.return?.();
+  });
+
+  it('AgentSession: moves on when heartbeats go unanswered and the node stays up when the leader goes silent', async () => {
+    const { managers } = await newCluster(2);
+    const [a, b] = [managers[0]!, managers[1]!];
+    const { relay, addr: silentA } = await FreezableRelay.start(a.addr);
+    try {
+      await cluster.lead(a);
+      const agent = await startAgent([silentA, b.addr]);
+      await vi.waitFor(() => expect(agent.manager).toBe(silentA), { timeout: 5000 });
+      await vi.waitFor(() => expect(agent.heartbeatPeriodMs).toBeLessThan(1000), { timeout: 3000 });
+      // A's host goes silent; its Raft peers notice and elect B, whose dispatcher starts.
+      relay.freeze();
+      a.dispatcher.stop();
+      cluster.leader = undefined;
+      const silentAt = performance.now();
+      await cluster.lead(b);
+      await vi.waitFor(() => expect(agent.manager).toBe(b.addr), { timeout: 5000, interval: 20 });
+      // At most one period to the next beat plus its 1.5-period deadline, then a move.
+      expect(performance.now() - silentAt).toBeLessThan(3000);
+      await new Promise((resolve) => setTimeout(resolve, b.dispatcher.graceMs));
+      expect(cluster.node()?.status?.state).toBe(STATE_READY);
+    } finally {
+      relay.close();
+    }
   });
 
   it('AgentSession: follows its assignments and reports task status when tasks are bound to it', async () => {
