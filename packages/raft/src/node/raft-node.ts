@@ -7,7 +7,16 @@ import type { Logger } from 'pino';
 import { decodeConfChange } from '../core/conf-change.js';
 import type { RawNodeOptions } from '../core/options.js';
 import { type RaftStatus, RawNode } from '../core/raw-node.js';
-import type { ConfChange, ConfState, Entry, Message, RaftId, Ready, Rng, Role } from '../core/types.js';
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  Message,
+  RaftId,
+  Ready,
+  Rng,
+  Role,
+} from '../core/types.js';
 import {
   NotLeaderError,
   ProposalDroppedError,
@@ -39,7 +48,10 @@ export type RaftNodeEvent =
 export interface RaftNodeOptions<R> {
   /** This member's Raft ID. */
   readonly id: RaftId;
-  /** IDs of the founding voters (this one included); used only when `dataDir` is new. */
+  /**
+   * IDs of the founding voters (this one included); used only when `dataDir` is new.
+   * Empty for a member joining an existing cluster: it waits for the leader.
+   */
   readonly peers: readonly RaftId[];
   /** Directory of the WAL and snapshots. */
   readonly dataDir: string;
@@ -174,7 +186,9 @@ export class RaftNode<R = unknown> {
     if (!Number.isFinite(tickMs) || tickMs < 1) {
       throw new RangeError(`Create raft node failed: tickMs must be >= 1: got ${tickMs}`);
     }
-    if (!options.peers.includes(options.id)) {
+    // No peers at all means joining an existing cluster: start with an empty
+    // configuration, never campaign, and learn the members from the leader's messages.
+    if (options.peers.length > 0 && !options.peers.includes(options.id)) {
       throw new RangeError(
         `Create raft node failed: peers must include this member ${options.id}: got [${options.peers.join(', ')}]`,
       );
@@ -186,6 +200,23 @@ export class RaftNode<R = unknown> {
       ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}),
       ...(logger !== undefined ? { logger } : {}),
     });
+    if (options.peers.length > 0 && storage.lastIndex() === 0 && storage.snapshot().meta.index === 0) {
+      // A new cluster starts from a snapshot at index 1 that holds the founding
+      // configuration. Members that join later have an empty log; the leader finds
+      // their next index below its first one and sends them this snapshot (or a later
+      // one), so they learn every member, founders included, as etcd's bootstrap does.
+      await storage.save(
+        {
+          snapshot: {
+            meta: { index: 1, term: 1, conf: { voters: [...options.peers], learners: [] } },
+            data: options.stateMachine.snapshot(),
+          },
+          entries: [],
+          hardState: { term: 1, vote: 0, commit: 1 },
+        },
+        { sync: true },
+      );
+    }
     const snap = storage.snapshot();
     if (snap.meta.index > 0) options.stateMachine.restore(snap.data);
     // The core reports rejects during create already; the node exists only after it.
