@@ -160,6 +160,14 @@ async function removeShimSockets(layout: LabLayout): Promise<string[]> {
   return removed;
 }
 
+// The host end of a veth disappears shortly after its peer's namespace is deleted.
+async function waitLinksGone(): Promise<void> {
+  for (let attempt = 0; attempt < 40; attempt += 1) {
+    if ((await listLabLinks()).length === 0) return;
+    await sleep(50);
+  }
+}
+
 async function unmountAll(roots: readonly string[]): Promise<string[]> {
   const unmounted: string[] = [];
   for (let round = 0; round < 5; round += 1) {
@@ -182,29 +190,40 @@ async function unmountAll(roots: readonly string[]): Promise<string[]> {
  * @throws {LabError} `SHOAL_LAB_TEARDOWN_INCOMPLETE` naming what could not be removed.
  */
 export async function tearDownLab(layout: LabLayout): Promise<TeardownReport> {
-  const netnsBefore = await listLabNetns();
-  await killCgroup(LAB_CGROUP);
-  const strayPids = await killStrays(layout, netnsBefore);
-  const shimSockets = await removeShimSockets(layout);
+  // Every step runs even when an earlier one failed: a half-done teardown would make the
+  // next `up` trip over what is left. The failures are reported together at the end.
+  const failures: string[] = [];
+  async function step<T>(what: string, action: () => Promise<T>, fallback: T): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      failures.push(`${what}: ${(error as Error).message}`);
+      return fallback;
+    }
+  }
+  const netnsBefore = await step('list namespaces', listLabNetns, []);
+  await step('kill the lab cgroup', () => killCgroup(LAB_CGROUP), undefined);
+  const strayPids = await step('kill strays', () => killStrays(layout, netnsBefore), []);
+  const shimSockets = await step('remove shim sockets', () => removeShimSockets(layout), []);
   const roots = [layout.stateDir, layout.runDir];
-  const unmounted = await unmountAll(roots);
+  const unmounted = await step('unmount', () => unmountAll(roots), []);
 
-  const netns = await listLabNetns();
-  for (const name of netns) await deleteNetns(name);
-  const links = await listLabLinks();
-  for (const name of links) await deleteLink(name);
-  await clearPartition();
-  const cgroupLeftovers = await removeCgroupTrees(LAB_CGROUP);
+  const netns = await step('list namespaces', listLabNetns, []);
+  for (const name of netns) await step(`delete netns ${name}`, () => deleteNetns(name), undefined);
+  const links = await step('list links', listLabLinks, []);
+  for (const name of links) await step(`delete link ${name}`, () => deleteLink(name), undefined);
+  await waitLinksGone();
+  await step('remove the partition table', clearPartition, undefined);
+  const cgroupLeftovers = await step('remove cgroups', () => removeCgroupTrees(LAB_CGROUP), []);
 
   const mountLeftovers = await listMountsUnder(roots);
   const directories: string[] = [];
   // rm -r through a mount point would delete what is mounted there: only with none left.
   if (mountLeftovers.length === 0) {
     for (const dir of roots) {
-      if (existsSync(dir)) {
-        await rm(dir, { recursive: true, force: true });
-        directories.push(dir);
-      }
+      if (!existsSync(dir)) continue;
+      await step(`remove ${dir}`, () => rm(dir, { recursive: true, force: true }), undefined);
+      directories.push(dir);
     }
   }
   const leftovers = [
@@ -213,11 +232,15 @@ export async function tearDownLab(layout: LabLayout): Promise<TeardownReport> {
     ...(await listLabNetns()).map((name) => `netns ${name}`),
     ...(await listLabLinks()).map((name) => `link ${name}`),
     ...((await hasPartitionTable()) ? [`nft table bridge ${PARTITION_TABLE}`] : []),
+    ...roots.filter((dir) => existsSync(dir)).map((dir) => `directory ${dir}`),
+    ...(await findStrayPids(layout, [])).map((pid) => `process ${pid}`),
   ];
+  // A failed step whose work got done anyway (a veth that vanished on its own) is no
+  // failure of the teardown: only what is left counts.
   if (leftovers.length > 0) {
     throw new LabError(
       'SHOAL_LAB_TEARDOWN_INCOMPLETE',
-      `Tear down lab: could not remove: ${leftovers.join(', ')}`,
+      `Tear down lab: could not remove: ${leftovers.join(', ')}${failures.length > 0 ? `; failed steps: ${failures.join('; ')}` : ''}`,
     );
   }
   return {

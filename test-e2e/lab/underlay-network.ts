@@ -124,7 +124,16 @@ export async function deleteNetns(name: string): Promise<void> {
   await ip(['netns', 'delete', name]);
 }
 
-/** Deletes host link `name`; a veth already gone with its namespace is not an error. */
+/**
+ * Deletes host link `name`. A veth whose namespace was just deleted goes away on its own,
+ * asynchronously, so "not found" (even between a check and the delete) is success.
+ */
 export async function deleteLink(name: string): Promise<void> {
-  if (await linkExists(name)) await ip(['link', 'delete', name]);
+  const result = await runCommand('ip', ['link', 'delete', name], { allowFailure: true });
+  if (result.exitCode !== 0 && (await linkExists(name))) {
+    throw new LabError(
+      'SHOAL_LAB_COMMAND_FAILED',
+      `Delete link "${name}": exit code ${result.exitCode}: ${result.stderr.trim()}`,
+    );
+  }
 }
