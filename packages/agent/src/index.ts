@@ -8,6 +8,8 @@ export {
   type AgentSessionState,
   type AgentTimers,
   type Assignments,
+  type CompiledAgentSessionOptions,
+  compileAgentSessionOptions,
 } from './session/agent-session.js';
 export {
   LEADER_ADDR_TRAILER,

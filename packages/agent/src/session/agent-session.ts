@@ -49,6 +49,46 @@ export interface AgentSessionOptions {
   readonly channelOptions?: grpc.ChannelOptions;
 }
 
+/** {@link AgentSessionOptions} with defaults filled in. */
+export type CompiledAgentSessionOptions = Required<Omit<AgentSessionOptions, 'channelOptions'>> & {
+  readonly channelOptions: grpc.ChannelOptions;
+};
+
+/**
+ * Validates `options` once and fills in defaults (STYLE 24).
+ *
+ * @example
+ * const o = compileAgentSessionOptions({ managers: ['10.0.0.1:2377'], credentials, description, log });
+ * o.openTimeoutMs; // 3000
+ */
+export function compileAgentSessionOptions(
+  options: AgentSessionOptions,
+): CompiledAgentSessionOptions {
+  const o: CompiledAgentSessionOptions = {
+    timers: SYSTEM_TIMERS,
+    random: Math.random,
+    openTimeoutMs: 3000,
+    maxRetryDelayMs: 500,
+    callTimeoutMs: 5000,
+    eventCapacity: 256,
+    ...options,
+    channelOptions: options.channelOptions ?? {},
+  };
+  for (const name of [
+    'openTimeoutMs',
+    'maxRetryDelayMs',
+    'callTimeoutMs',
+    'eventCapacity',
+  ] as const) {
+    if (!Number.isInteger(o[name]) || o[name] < 1) {
+      throw new RangeError(
+        `Start agent session: ${name} must be a whole number of at least 1: got ${o[name]}`,
+      );
+    }
+  }
+  return o;
+}
+
 /**
  * `connecting`: looking for the leader (no session); `connected`: a session is open and
  * heartbeats run; `closed`: stopped by `close()` or refused for good (see `closed()`).
@@ -86,9 +126,7 @@ const FIRST_PERIOD_MS = 1000;
  * await session.close();
  */
 export class AgentSession {
-  readonly #o: Required<Omit<AgentSessionOptions, 'channelOptions'>> & {
-    channelOptions: grpc.ChannelOptions;
-  };
+  readonly #o: CompiledAgentSessionOptions;
   readonly #log: Logger;
   readonly #rotation: ManagerRotation;
   readonly #clients = new Map<string, pb.DispatcherClient>();
@@ -111,16 +149,7 @@ export class AgentSession {
   #loop: Promise<void> | undefined;
 
   private constructor(options: AgentSessionOptions) {
-    this.#o = {
-      timers: SYSTEM_TIMERS,
-      random: Math.random,
-      openTimeoutMs: 3000,
-      maxRetryDelayMs: 500,
-      callTimeoutMs: 5000,
-      eventCapacity: 256,
-      ...options,
-      channelOptions: options.channelOptions ?? {},
-    };
+    this.#o = compileAgentSessionOptions(options);
     this.#log = options.log.child({ component: 'agent-session' });
     this.#rotation = new ManagerRotation(options.managers);
     this.#events = new EventFanout(this.#o.eventCapacity);
@@ -228,6 +257,13 @@ export class AgentSession {
     return this.#closedPromise;
   }
 
+  /** Moves to `to` from one of `from`, tracing the move; ignores any other move. */
+  #transition(from: readonly AgentSessionState[], to: AgentSessionState): void {
+    if (!from.includes(this.#state)) return;
+    this.#log.debug(`${this.#state} -> ${to}`);
+    this.#state = to;
+  }
+
   /** Read after an await, where TypeScript's narrowing of `#state` no longer holds. */
   #isClosed(): boolean {
     return this.#state === 'closed';
@@ -236,7 +272,7 @@ export class AgentSession {
   #shutdown(reason: Error | undefined): void {
     if (this.#state === 'closed') return;
     this.#whyClosed = reason ?? new Error('AgentSession closed by close()');
-    this.#state = 'closed';
+    this.#transition(['connecting', 'connected'], 'closed');
     this.#endAttempt?.();
     this.#wake?.();
     for (const client of this.#clients.values()) client.close();
@@ -330,7 +366,7 @@ export class AgentSession {
         call.cancel();
         this.#sessionId = undefined;
         this.#manager = undefined;
-        if (this.#state === 'connected') this.#state = 'connecting';
+        this.#transition(['connected'], 'connecting');
         const leader = status.metadata?.get(LEADER_ADDR_TRAILER)[0];
         const error =
           status.code === grpc.status.OK
@@ -419,7 +455,7 @@ export class AgentSession {
           timers.clearTimeout(openTimer);
           this.#sessionId = message.sessionId;
           this.#manager = manager;
-          this.#state = 'connected';
+          this.#transition(['connecting'], 'connected');
           this.#log.info({ manager, sessionId: message.sessionId }, 'session open');
           this.#events.publish({ type: 'connected', manager, sessionId: message.sessionId });
           // The first heartbeat goes at once, as Swarm's agent does: it confirms the

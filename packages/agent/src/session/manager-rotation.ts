@@ -23,6 +23,9 @@ export type SessionVerdict =
 /**
  * The verdict on a session that ended with gRPC status `code` (OK when the manager ended
  * the stream), and the leader named in its trailers if any.
+ *
+ * @example
+ * verdictOf(status.UNAVAILABLE, '10.0.0.2:2377'); // { action: 'move', leaderAddr: '10.0.0.2:2377' }
  */
 export function verdictOf(code: status, leaderAddr?: string): SessionVerdict {
   switch (code) {

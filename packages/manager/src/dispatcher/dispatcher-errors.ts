@@ -10,7 +10,13 @@ import { ShoalError, toServiceError } from '@shoal/api';
  */
 export const LEADER_ADDR_TRAILER = 'shoal-leader-addr';
 
-/** A manager that is not the leader refuses dispatcher calls. */
+/**
+ * A manager that is not the leader refuses dispatcher calls.
+ *
+ * @example
+ * throw new NotLeaderDispatchError('Open session', '10.0.0.1:2377');
+ * // UNAVAILABLE: Open session: this manager is not the leader: try the leader at "10.0.0.1:2377"
+ */
 export class NotLeaderDispatchError extends ShoalError {
   override name = 'NotLeaderDispatchError';
   /** The leader's address when this manager knows it. */

@@ -77,7 +77,13 @@ export interface CompiledDispatcherOptions
 
 const MATH_RNG: Rng = { int: (n) => Math.floor(Math.random() * n) };
 
-/** Validates `options` once and fills in defaults. */
+/**
+ * Validates `options` once and fills in defaults.
+ *
+ * @example
+ * const o = compileDispatcherOptions({ store, identify, managers, log });
+ * o.heartbeatPeriodMs; // 1000
+ */
 export function compileDispatcherOptions(options: DispatcherOptions): CompiledDispatcherOptions {
   const o: CompiledDispatcherOptions = {
     ...options,
@@ -131,7 +137,12 @@ export function checkPeriod(name: string, ms: number): void {
   }
 }
 
-/** The heartbeat period a cluster object asks for, if it sets one. */
+/**
+ * The heartbeat period a cluster object asks for, if it sets one.
+ *
+ * @example
+ * dispatcher.setHeartbeatPeriod(heartbeatPeriodOf(cluster) ?? DEFAULT_HEARTBEAT_PERIOD_MS);
+ */
 export function heartbeatPeriodOf(cluster: pb.Cluster | undefined): number | undefined {
   const period = cluster?.spec?.dispatcher?.heartbeatPeriod;
   if (!period) return undefined;
