@@ -102,6 +102,8 @@ interface SessionEnd {
   readonly leaderAddr: string | undefined;
   /** Whether the session got as far as its first message. */
   readonly opened: boolean;
+  /** Whether a heartbeat was answered: the session worked, not just opened. */
+  readonly healthy: boolean;
   readonly error: ShoalError | undefined;
 }
 
@@ -291,7 +293,9 @@ export class AgentSession {
       const manager = this.#rotation.current;
       const end = await this.#attempt(manager);
       if (this.#isClosed()) return;
-      failures = end.opened ? 1 : failures + 1;
+      // Only a session that carried a heartbeat resets the pause: one that opens and
+      // ends at once (two agents with one identity replacing each other) backs off.
+      failures = end.healthy ? 1 : failures + 1;
       if (end.opened) {
         this.#events.publish({ type: 'disconnected', manager, reason: end.reason });
       }
@@ -337,6 +341,7 @@ export class AgentSession {
     const client = this.#client(manager);
     return new Promise<SessionEnd>((resolve) => {
       let opened = false;
+      let healthy = false;
       let finished = false;
       /** Sends the next heartbeat, or (while one is unanswered) fails the session. */
       let heartbeatTimer: unknown;
@@ -379,6 +384,7 @@ export class AgentSession {
           reason: status.details,
           leaderAddr: typeof leader === 'string' ? leader : undefined,
           opened,
+          healthy,
           error,
         });
       };
@@ -407,6 +413,7 @@ export class AgentSession {
           if (finished) return;
           if (heartbeatTimer !== undefined) timers.clearTimeout(heartbeatTimer);
           this.#periodMs = durationMs(response.period) || this.#periodMs;
+          healthy = true;
           heartbeatTimer = timers.setTimeout(() => beat(sessionId), this.#periodMs);
         });
         stream.on('status', (status: grpc.StatusObject) =>
