@@ -28,7 +28,10 @@ let root: string;
 let ports = new Map<number, number>();
 let members: Member[] = [];
 
-async function startMember(id: number, opts: { snapshotEvery?: number } = {}): Promise<Member> {
+async function startMember(
+  id: number,
+  opts: { snapshotEvery?: number; retainEntries?: number } = {},
+): Promise<Member> {
   const peers = new Map(ids.filter((p) => p !== id).map((p) => [p, `127.0.0.1:${ports.get(p)}`]));
   const transport = await GrpcTransport.create({
     id,
@@ -59,7 +62,9 @@ async function stopMember(m: Member, transfer = false): Promise<void> {
   members = members.filter((x) => x !== m);
 }
 
-async function startCluster(opts: { snapshotEvery?: number } = {}): Promise<void> {
+async function startCluster(
+  opts: { snapshotEvery?: number; retainEntries?: number } = {},
+): Promise<void> {
   root = await mkdtemp(join(tmpdir(), 'shoal-raft-node-'));
   // Bind each transport once to learn free ports, then start for real on them.
   ports = new Map();
@@ -139,6 +144,26 @@ describe('RaftNode', () => {
     await waitFor(() => back.kv.get(Buffer.from('after'))?.toString() === 'restart');
     expect(back.kv.get(Buffer.from('k0'))?.toString()).toBe('v0');
     expect(back.kv.size).toBe(51);
+  });
+
+  it('RaftNode: catches a member up from the leader snapshot when the log it needs was compacted', async () => {
+    const opts = { snapshotEvery: 10, retainEntries: 2 };
+    await startCluster(opts);
+    await waitFor(() => leader() !== undefined);
+    await leader()!.node.propose(put('first', '1'));
+    const victim = members.find((m) => !m.node.isLeader)!;
+    await waitFor(() => victim.kv.get(Buffer.from('first')) !== undefined);
+    await stopMember(victim);
+    // One at a time, so each proposal is its own entry and the log moves far ahead.
+    for (let i = 0; i < 40; i++) await leader()!.node.propose(put(`k${i}`, `v${i}`));
+    const l = leader()!;
+    expect(l.node.status().firstIndex).toBeGreaterThan(victim.node.status().lastIndex + 1);
+    const back = await startMember(victim.id, opts);
+    await waitFor(() => back.node.appliedIndex >= l.node.appliedIndex);
+    expect(back.kv.get(Buffer.from('k39'))?.toString()).toBe('v39');
+    expect(back.kv.get(Buffer.from('first'))?.toString()).toBe('1');
+    // Its log now starts after the leader's snapshot, not at the beginning.
+    expect(back.node.status().firstIndex).toBeGreaterThan(10);
   });
 
   it('RaftNode: rejects proposals with RaftStoppedError when the node is stopped', async () => {

@@ -76,6 +76,12 @@ export interface RaftNodeOptions<R> {
   readonly raft?: Omit<RawNodeOptions, 'id' | 'storage' | 'rng' | 'applied' | 'onRejected'>;
   /** WAL segment size, see FileStorageOptions. */
   readonly segmentBytes?: number;
+  /**
+   * Entries kept below a snapshot for slightly lagging followers; one further behind
+   * gets the snapshot instead (see FileStorageOptions).
+   * @default 1000
+   */
+  readonly retainEntries?: number;
   /** @default randomness from node:crypto */
   readonly rng?: Rng;
   readonly logger?: Logger;
@@ -198,9 +204,14 @@ export class RaftNode<R = unknown> {
       dir: options.dataDir,
       initialConf: { voters: [...options.peers], learners: [] },
       ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}),
+      ...(options.retainEntries !== undefined ? { retainEntries: options.retainEntries } : {}),
       ...(logger !== undefined ? { logger } : {}),
     });
-    if (options.peers.length > 0 && storage.lastIndex() === 0 && storage.snapshot().meta.index === 0) {
+    if (
+      options.peers.length > 0 &&
+      storage.lastIndex() === 0 &&
+      storage.snapshot().meta.index === 0
+    ) {
       // A new cluster starts from a snapshot at index 1 that holds the founding
       // configuration. Members that join later have an empty log; the leader finds
       // their next index below its first one and sends them this snapshot (or a later
