@@ -3,7 +3,7 @@
 // Raft ReadIndex so they are linearizable on any manager (Swarm's are not: its
 // followers serve possibly stale reads).
 import { randomUUID } from 'node:crypto';
-import { pb } from '@shoal/api';
+import { pb, ShoalError } from '@shoal/api';
 import type { StateMachine } from '@shoal/raft';
 import type { ClusterStore } from './cluster-store.js';
 import type { ApplyResult, MemoryStore } from './memory-store.js';
@@ -36,7 +36,7 @@ export class ReplicatedStore implements ClusterStore {
   }
 
   async barrier(options: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.#raft.readIndex(options);
+    await this.#raft.readIndex(options).catch(unavailable('Read the store'));
   }
 
   async update(
@@ -50,7 +50,9 @@ export class ReplicatedStore implements ClusterStore {
     // Refuse early what already conflicts here; apply checks again in log order.
     const early = this.state.check(batch);
     if (early) throw early;
-    const result = await this.#raft.propose(pb.StoreBatch.encode(batch).finish(), options);
+    const result = await this.#raft
+      .propose(pb.StoreBatch.encode(batch).finish(), options)
+      .catch(unavailable('Write to the store'));
     if (!result.ok) throw result.error;
   }
 
@@ -60,4 +62,19 @@ export class ReplicatedStore implements ClusterStore {
   }): AsyncIterableIterator<StoreEvent> {
     return this.state.watch(options);
   }
+}
+
+/**
+ * Raft's failures (no leader, a lost election, a timeout) reach users as UNAVAILABLE, the
+ * status clients retry on another manager; anything else passes through.
+ */
+function unavailable(action: string): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof Error && /^SHOAL_RAFT_/.test(String((error as { code?: unknown }).code))) {
+      throw new ShoalError('SHOAL_UNAVAILABLE', `${action}: ${error.message}: retry`, {
+        cause: error,
+      });
+    }
+    throw error;
+  };
 }

@@ -1,0 +1,167 @@
+// `npm run -s bench:failover -- --json`: leader loss to the next acknowledged write.
+// A lab with 3 managers (and one worker whose namespace hosts the client); a client
+// process writes through the Control API in a loop; each trial kills the leader's
+// whole node and measures kill -> first write acknowledged after it; the node is then
+// started again and the next trial waits until it is Reachable. Prints, as its last
+// stdout line, {"trials", "p50_ms", "p99_ms", "max_ms"}.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { Lab } from '../lab/index.js';
+
+const args = process.argv.slice(2);
+const trials = Number(args[args.indexOf('--trials') + 1] ?? 20) || 20;
+const log = (text: string) => process.stderr.write(`${text}\n`);
+
+interface Row {
+  Hostname: string;
+  Status: string;
+  ManagerStatus: string;
+}
+
+async function nodeLs(lab: Lab, node: string): Promise<Row[]> {
+  const result = await lab.exec(node, ['shoal', 'node', 'ls', '--format', 'json'], {
+    timeoutMs: 20_000,
+  });
+  if (result.exitCode !== 0) throw new Error(result.stderr);
+  return JSON.parse(result.stdout) as Row[];
+}
+
+async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function main(): Promise<void> {
+  const managers = ['m1', 'm2', 'm3'];
+  const lab = await Lab.create({
+    managers: 3,
+    workers: 1,
+    onProgress: (line) => log(`lab: ${line}`),
+  });
+  try {
+    const init = await lab.exec('m1', [
+      'shoal',
+      'swarm',
+      'init',
+      '--advertise-addr',
+      lab.node('m1').ip,
+    ]);
+    if (init.exitCode !== 0) throw new Error(init.stderr);
+    const token = (
+      await lab.exec('m1', ['shoal', 'swarm', 'join-token', '-q', 'manager'])
+    ).stdout.trim();
+    for (const m of ['m2', 'm3']) {
+      const joined = await lab.exec(m, [
+        'shoal',
+        'swarm',
+        'join',
+        '--token',
+        token,
+        `${lab.node('m1').ip}:2377`,
+      ]);
+      if (joined.exitCode !== 0) throw new Error(joined.stderr);
+    }
+    await until('3 reachable managers', async () => {
+      const rows = await nodeLs(lab, 'm1');
+      return rows.filter((r) => r.ManagerStatus === 'Leader' || r.ManagerStatus === 'Reachable')
+        .length === 3
+        ? rows
+        : undefined;
+    });
+    // The client writes as m1 would (a manager certificate), from the worker's namespace.
+    const certDir = `${lab.node('m1').paths.shoaldDataDir}/swarm/certificates`;
+    const info = JSON.parse(
+      (await lab.exec('m1', ['shoal', 'info', '--format', 'json'])).stdout,
+    ) as { nodeId: string };
+    const addrs = managers.map((m) => `${lab.node(m).ip}:2377`);
+    const seconds = trials * 30 + 120;
+    const client = spawn(
+      'nsenter',
+      [
+        `--net=${lab.node('w1').paths.netnsPath}`,
+        '--',
+        process.execPath,
+        new URL('./failover-client.js', import.meta.url).pathname,
+        certDir,
+        info.nodeId,
+        String(seconds),
+        ...addrs,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let lastAck = 0;
+    const waiters: { after: number; resolve: (t: number) => void }[] = [];
+    createInterface({ input: client.stdout }).on('line', (line) => {
+      const t = Number(line.split(' ')[1]);
+      lastAck = t;
+      for (const w of waiters.splice(0)) {
+        if (t > w.after) w.resolve(t);
+        else waiters.push(w);
+      }
+    });
+    const ackAfter = (after: number) =>
+      new Promise<number>((resolve) => {
+        if (lastAck > after) return resolve(lastAck);
+        waiters.push({ after, resolve });
+      });
+    await ackAfter(Date.now());
+    const samples: number[] = [];
+    try {
+      for (let trial = 1; trial <= trials; trial++) {
+        const rows = await nodeLs(lab, 'm1').catch(() => nodeLs(lab, 'm2'));
+        const leaderHost = rows.find((r) => r.ManagerStatus === 'Leader')!.Hostname;
+        const leader = managers.find((m) => lab.node(m).hostname === leaderHost)!;
+        const killedAt = Date.now();
+        await lab.kill(leader);
+        const ackAt = await Promise.race([
+          ackAfter(killedAt),
+          new Promise<number>((_, reject) =>
+            setTimeout(
+              () => reject(new Error('no write acknowledged within 30 s of the kill')),
+              30_000,
+            ),
+          ),
+        ]);
+        samples.push(ackAt - killedAt);
+        log(`trial ${trial}: killed ${leader}, first write after ${ackAt - killedAt} ms`);
+        await lab.start(leader);
+        await until(`${leader} Reachable`, async () => {
+          const view = await nodeLs(lab, managers.find((m) => m !== leader)!);
+          const back = view.find((r) => r.Hostname === leaderHost);
+          return back?.ManagerStatus === 'Reachable' && back.Status === 'Ready' ? view : undefined;
+        });
+      }
+    } finally {
+      client.kill('SIGKILL');
+    }
+    const sorted = [...samples].sort((a, b) => a - b);
+    console.log(
+      JSON.stringify({
+        trials: samples.length,
+        p50_ms: percentile(sorted, 50),
+        p99_ms: percentile(sorted, 99),
+        max_ms: sorted.at(-1),
+      }),
+    );
+  } finally {
+    await Lab.down();
+  }
+}
+
+main().catch((error: unknown) => {
+  log(`Error: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,300 @@
+// Swarm membership end to end in the lab: 3 managers and 2 workers formed through
+// `shoal`, then the failures and operations a cluster must live through: bad tokens,
+// token rotation, worker-side refusal, leader loss and return, a cut link, drain,
+// promote, demote and rm.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lab } from '../lab/index.js';
+
+const suiteStarted = Date.now();
+const MANAGERS = ['m1', 'm2', 'm3'] as const;
+const WORKERS = ['w1', 'w2'] as const;
+
+interface NodeRow {
+  ID: string;
+  Self: boolean;
+  Hostname: string;
+  Status: string;
+  Availability: string;
+  ManagerStatus: string;
+}
+
+let lab: Lab;
+
+async function shoal(
+  node: string,
+  args: string[],
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  return lab.exec(node, ['shoal', ...args], { timeoutMs: 60_000 });
+}
+
+async function shoalOk(node: string, args: string[]): Promise<string> {
+  const result = await shoal(node, args);
+  if (result.exitCode !== 0) {
+    throw new Error(
+      `${node}: shoal ${args.join(' ')}: exit ${result.exitCode}: ${result.stderr.trim()}`,
+    );
+  }
+  return result.stdout;
+}
+
+async function nodeLs(node: string): Promise<NodeRow[]> {
+  return JSON.parse(await shoalOk(node, ['node', 'ls', '--format', 'json'])) as NodeRow[];
+}
+
+function row(rows: NodeRow[], hostname: string): NodeRow {
+  const found = rows.find((r) => r.Hostname === hostname);
+  if (!found) throw new Error(`no node "${hostname}" in node ls: ${JSON.stringify(rows)}`);
+  return found;
+}
+
+/** Polls `check` until it stops throwing; fails with its last error after `timeoutMs`. */
+async function eventually<T>(
+  check: () => Promise<T>,
+  timeoutMs = 30_000,
+  intervalMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}
+
+/** Any manager that answers; the suite kills some on purpose. */
+async function leaderView(candidates: readonly string[]): Promise<NodeRow[]> {
+  let lastError: unknown;
+  for (const node of candidates) {
+    try {
+      return await nodeLs(node);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+function leaderHostname(rows: NodeRow[]): string {
+  const leaders = rows.filter((r) => r.ManagerStatus === 'Leader');
+  if (leaders.length !== 1) throw new Error(`want one leader, got ${JSON.stringify(rows)}`);
+  return leaders[0]!.Hostname;
+}
+
+describe('swarm membership in the lab', () => {
+  let workerToken = '';
+  let managerToken = '';
+  let joinAddr = '';
+
+  beforeAll(async () => {
+    lab = await Lab.create({ managers: 3, workers: 2 });
+  });
+
+  afterAll(async () => {
+    await Lab.down();
+    console.log(`membership suite: ${((Date.now() - suiteStarted) / 1000).toFixed(1)} s`);
+  });
+
+  it('swarm init: makes m1 the first manager and prints the join command', async () => {
+    const out = await shoalOk('m1', ['swarm', 'init', '--advertise-addr', lab.node('m1').ip]);
+    expect(out).toMatch(/^Swarm initialized: current node \([a-z0-9]{25}\) is now a manager\./);
+    const command = /shoal swarm join --token (SWMTKN-1-[a-z0-9]{50}-[a-z0-9]{25}) (\S+)/.exec(out);
+    expect(command).not.toBeNull();
+    workerToken = command![1]!;
+    joinAddr = command![2]!;
+    expect(joinAddr).toBe(`${lab.node('m1').ip}:2377`);
+    managerToken = (await shoalOk('m1', ['swarm', 'join-token', '-q', 'manager'])).trim();
+    expect(managerToken).not.toBe(workerToken);
+    expect(managerToken.split('-')[2]).toBe(workerToken.split('-')[2]);
+  });
+
+  it("swarm join: refuses a token whose CA digest is not this swarm's", async () => {
+    const parts = workerToken.split('-');
+    const otherDigest = parts[2]!.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a'));
+    const forged = [parts[0], parts[1], otherDigest, parts[3]].join('-');
+    const result = await shoal('w1', ['swarm', 'join', '--token', forged, joinAddr]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(
+      /^Error: Join cluster: root CA sent by the manager does not match the join token/,
+    );
+    expect(JSON.parse(await shoalOk('w1', ['info', '--format', 'json'])).swarmState).toBe(
+      'inactive',
+    );
+  });
+
+  it('swarm join: refuses a token with the right digest and a wrong secret', async () => {
+    const forged = workerToken.replace(/-[a-z0-9]{25}$/, `-${'0'.repeat(25)}`);
+    const result = await shoal('w1', ['swarm', 'join', '--token', forged, joinAddr]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/^Error: .*join token is not valid/);
+  });
+
+  it('swarm join: managers join with the manager token, workers with the worker token', async () => {
+    for (const m of ['m2', 'm3']) {
+      expect(
+        await shoalOk(m, [
+          'swarm',
+          'join',
+          '--token',
+          managerToken,
+          '--advertise-addr',
+          lab.node(m).ip,
+          joinAddr,
+        ]),
+      ).toBe('This node joined a swarm as a manager.\n');
+    }
+    for (const w of WORKERS) {
+      expect(await shoalOk(w, ['swarm', 'join', '--token', workerToken, joinAddr])).toBe(
+        'This node joined a swarm as a worker.\n',
+      );
+    }
+    const rows = await eventually(async () => {
+      const view = await nodeLs('m1');
+      expect(view.map((r) => [r.Hostname, r.Status, r.ManagerStatus]).sort()).toEqual([
+        ['lab-m1', 'Ready', 'Leader'],
+        ['lab-m2', 'Ready', 'Reachable'],
+        ['lab-m3', 'Ready', 'Reachable'],
+        ['lab-w1', 'Ready', ''],
+        ['lab-w2', 'Ready', ''],
+      ]);
+      return view;
+    });
+    expect(row(rows, 'lab-m1').Self).toBe(true);
+    const table = await shoalOk('m2', ['node', 'ls']);
+    expect(table.split('\n')[0]).toMatch(
+      /^ID +HOSTNAME +STATUS +AVAILABILITY +MANAGER STATUS +ENGINE VERSION$/,
+    );
+    expect(table).toMatch(
+      new RegExp(`${row(rows, 'lab-m2').ID} \\* +lab-m2 +Ready +Active +Reachable +\\d+\\.\\d+`),
+    );
+  });
+
+  it("node ls on a worker: refused with Docker's explanation", async () => {
+    const result = await shoal('w1', ['node', 'ls']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toBe(
+      "Error: This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.\n",
+    );
+  });
+
+  it('swarm join-token --rotate: the old worker token no longer joins', async () => {
+    const out = await shoalOk('m1', ['swarm', 'join-token', '--rotate', 'worker']);
+    expect(out).toContain('Successfully rotated worker join token.');
+    const fresh = (await shoalOk('m2', ['swarm', 'join-token', '-q', 'worker'])).trim();
+    expect(fresh).not.toBe(workerToken);
+    await lab.add({ workers: 1 });
+    const refused = await shoal('w3', ['swarm', 'join', '--token', workerToken, joinAddr]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/join token is not valid/);
+    expect(await shoalOk('w3', ['swarm', 'join', '--token', fresh, joinAddr])).toBe(
+      'This node joined a swarm as a worker.\n',
+    );
+  });
+
+  it('leader loss: another manager takes over and shows the old leader Down and Unreachable; it returns Reachable', async () => {
+    const before = await nodeLs('m2');
+    const leader = leaderHostname(before);
+    const leaderNode = leader.replace(/^lab-/, '');
+    const survivors = MANAGERS.filter((m) => m !== leaderNode);
+    await lab.kill(leaderNode);
+    const after = await eventually(async () => {
+      const view = await leaderView(survivors);
+      const newLeader = leaderHostname(view);
+      expect(newLeader).not.toBe(leader);
+      expect(row(view, leader)).toMatchObject({ Status: 'Down', ManagerStatus: 'Unreachable' });
+      return view;
+    }, 60_000);
+    expect(
+      after.filter((r) => r.ManagerStatus === 'Reachable' || r.ManagerStatus === 'Leader'),
+    ).toHaveLength(2);
+    await lab.start(leaderNode);
+    await eventually(async () => {
+      const view = await nodeLs(leaderNode);
+      expect(row(view, leader)).toMatchObject({
+        Status: 'Ready',
+        ManagerStatus: 'Reachable',
+        Self: true,
+      });
+    }, 60_000);
+  });
+
+  it('cut link: a worker goes Down, and Ready again when healed', async () => {
+    await lab.cut('w2');
+    await eventually(
+      async () => expect(row(await leaderView(MANAGERS), 'lab-w2').Status).toBe('Down'),
+      30_000,
+    );
+    await lab.heal('w2');
+    await eventually(
+      async () => expect(row(await leaderView(MANAGERS), 'lab-w2').Status).toBe('Ready'),
+      30_000,
+    );
+  });
+
+  it('node update --availability drain and labels: shown by node ls and inspect', async () => {
+    await shoalOk('m1', [
+      'node',
+      'update',
+      '--availability',
+      'drain',
+      '--label-add',
+      'zone=a',
+      'lab-w1',
+    ]);
+    const rows = await nodeLs('m3');
+    expect(row(rows, 'lab-w1').Availability).toBe('Drain');
+    const [inspect] = JSON.parse(await shoalOk('m2', ['node', 'inspect', 'lab-w1'])) as [
+      { Spec: { Labels: Record<string, string> } },
+    ];
+    expect(inspect.Spec.Labels).toEqual({ zone: 'a' });
+    await shoalOk('m1', [
+      'node',
+      'update',
+      '--availability',
+      'active',
+      '--label-rm',
+      'zone',
+      'lab-w1',
+    ]);
+    expect(row(await nodeLs('m1'), 'lab-w1').Availability).toBe('Active');
+  });
+
+  it('node promote and demote: a worker becomes a Reachable manager and back', async () => {
+    expect(await shoalOk('m1', ['node', 'promote', 'lab-w1'])).toBe(
+      'Node lab-w1 promoted to a manager in the swarm.\n',
+    );
+    await eventually(
+      async () => expect(row(await nodeLs('w1'), 'lab-w1').ManagerStatus).toBe('Reachable'),
+      60_000,
+    );
+    expect(await shoalOk('m1', ['node', 'demote', 'lab-w1'])).toBe(
+      'Manager lab-w1 demoted in the swarm.\n',
+    );
+    await eventually(async () => {
+      expect(row(await nodeLs('m1'), 'lab-w1').ManagerStatus).toBe('');
+      const refused = await shoal('w1', ['node', 'ls']);
+      expect(refused.stderr).toMatch(/^Error: This node is not a swarm manager\. Worker nodes/);
+    }, 60_000);
+  });
+
+  it('node rm: refuses a Ready node without --force, removes a Down one, and its certificate stops working', async () => {
+    const refused = await shoal('m1', ['node', 'rm', 'lab-w3']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(
+      /the node is not down and can't be removed: stop it or use --force/,
+    );
+    await lab.kill('w3');
+    await eventually(
+      async () => expect(row(await nodeLs('m1'), 'lab-w3').Status).toBe('Down'),
+      30_000,
+    );
+    expect(await shoalOk('m1', ['node', 'rm', 'lab-w3'])).toBe('lab-w3\n');
+    expect((await nodeLs('m1')).map((r) => r.Hostname)).not.toContain('lab-w3');
+    await lab.start('w3');
+    // Its session is refused: it never comes back as Ready.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    expect((await nodeLs('m1')).map((r) => r.Hostname)).not.toContain('lab-w3');
+  });
+});
