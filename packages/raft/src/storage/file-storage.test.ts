@@ -288,3 +288,45 @@ describe('FileStorage', () => {
     ).rejects.toThrow('Create snapshot: index 4 is not committed: commit is 2');
   });
 });
+
+describe('FileStorage commit-only changes', () => {
+  it('FileStorage: writes a commit-only hard state with the next write when not synced', async () => {
+    const s = await openStorage();
+    await s.save(
+      { entries: ents(1, 5, 1), hardState: { term: 1, vote: 1, commit: 2 } },
+      { sync: true },
+    );
+    const file = await lastSegment();
+    const size = (await stat(file)).size;
+    await s.save({ entries: [], hardState: { term: 1, vote: 1, commit: 4 } }, { sync: false });
+    expect((await stat(file)).size).toBe(size);
+    expect(s.hardState.commit).toBe(4);
+    await s.save({ entries: ents(6, 6, 1) }, { sync: true });
+    expect((await stat(file)).size).toBeGreaterThan(size);
+    // Reopen from the files as they are (no close: a crash), and the commit is there.
+    const r = await FileStorage.open({ dir });
+    open.push(r);
+    expect(r.initialState().hardState).toEqual({ term: 1, vote: 1, commit: 4 });
+    expect(r.lastIndex()).toBe(6);
+  });
+
+  it('FileStorage: writes a vote change at once even when the caller does not ask for sync', async () => {
+    const s = await openStorage();
+    const file = await lastSegment();
+    const size = (await stat(file)).size;
+    await s.save({ entries: [], hardState: { term: 2, vote: 3, commit: 0 } }, { sync: false });
+    expect((await stat(file)).size).toBeGreaterThan(size);
+  });
+
+  it('FileStorage: flushes a deferred commit index on close', async () => {
+    const s = await openStorage();
+    await s.save(
+      { entries: ents(1, 3, 1), hardState: { term: 1, vote: 1, commit: 1 } },
+      { sync: true },
+    );
+    await s.save({ entries: [], hardState: { term: 1, vote: 1, commit: 3 } }, { sync: false });
+    await s.close();
+    const r = await openStorage();
+    expect(r.initialState().hardState.commit).toBe(3);
+  });
+});

@@ -110,6 +110,10 @@ export class FileStorage implements LogStorage {
   #wal: Wal | undefined;
   #hardState: HardState;
   #snapshot: Snapshot;
+  /** Hard state last put into a WAL record (written or queued). */
+  #queuedHardState: HardState;
+  /** A commit-only change not written yet; it goes out with the next write or close. */
+  #deferredHardState: HardState | undefined;
   /** Hard state and snapshot marker as last handed to the WAL (heads of new segments). */
   #walHardState: HardState;
   #walSnapshotMeta: SnapshotMeta;
@@ -130,6 +134,7 @@ export class FileStorage implements LogStorage {
     this.#snapshot = snap;
     this.#walHardState = hs;
     this.#walSnapshotMeta = snap.meta;
+    this.#queuedHardState = hs;
   }
 
   /**
@@ -265,16 +270,35 @@ export class FileStorage implements LogStorage {
       this.#log.append(entries);
     }
     if (hardState !== undefined) {
-      records.push({ type: 'hardState', hardState });
       this.#hardState = hardState;
+      const q = this.#queuedHardState;
+      if (
+        !options.sync &&
+        records.length === 0 &&
+        hardState.term === q.term &&
+        hardState.vote === q.vote
+      ) {
+        // Only the commit index moved. Raft does not need it durable (a restarted member
+        // learns it again from the leader; etcd writes it without fsync), so it rides
+        // along with the next write instead of costing a write of its own.
+        this.#deferredHardState = hardState;
+        return Promise.resolve();
+      }
     }
+    const hs = hardState ?? this.#deferredHardState;
+    if (hs !== undefined) {
+      records.push({ type: 'hardState', hardState: hs });
+      this.#queuedHardState = hs;
+      this.#deferredHardState = undefined;
+    }
+    if (records.length === 0) return Promise.resolve();
     return this.#enqueue(async (wal) => {
       // The marker must never reach disk before the file it names (etcd orders them so).
       if (snapshot !== undefined && snapshot.meta.index > 0) {
         await writeSnapshotFile(this.#opts.dir, snapshot);
       }
       await wal.append(records, options.sync || snapshot !== undefined);
-      if (hardState !== undefined) this.#walHardState = hardState;
+      if (hs !== undefined) this.#walHardState = hs;
       if (snapshot !== undefined && snapshot.meta.index > 0) this.#walSnapshotMeta = snapshot.meta;
       await this.#maybeRotate(wal);
     });
@@ -320,6 +344,13 @@ export class FileStorage implements LogStorage {
   /** Waits for pending writes, then closes the files. Safe to call twice. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    const deferred = this.#deferredHardState;
+    if (deferred !== undefined && this.#failed === undefined) {
+      this.#deferredHardState = undefined;
+      await this.#enqueue((wal) =>
+        wal.append([{ type: 'hardState', hardState: deferred }], true),
+      ).catch(() => undefined);
+    }
     this.#closed = true;
     await this.#tail.catch(() => undefined);
     await this.#wal?.close();
