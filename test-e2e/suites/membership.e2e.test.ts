@@ -41,6 +41,11 @@ async function nodeLs(node: string): Promise<NodeRow[]> {
   return JSON.parse(await shoalOk(node, ['node', 'ls', '--format', 'json'])) as NodeRow[];
 }
 
+/** The hostname `node ls` shows for lab node `name`. */
+function h(name: string): string {
+  return lab.node(name).hostname;
+}
+
 function row(rows: NodeRow[], hostname: string): NodeRow {
   const found = rows.find((r) => r.Hostname === hostname);
   if (!found) throw new Error(`no node "${hostname}" in node ls: ${JSON.stringify(rows)}`);
@@ -152,22 +157,24 @@ describe('swarm membership in the lab', () => {
     }
     const rows = await eventually(async () => {
       const view = await nodeLs('m1');
-      expect(view.map((r) => [r.Hostname, r.Status, r.ManagerStatus]).sort()).toEqual([
-        ['lab-m1', 'Ready', 'Leader'],
-        ['lab-m2', 'Ready', 'Reachable'],
-        ['lab-m3', 'Ready', 'Reachable'],
-        ['lab-w1', 'Ready', ''],
-        ['lab-w2', 'Ready', ''],
-      ]);
+      expect(view.map((r) => [r.Hostname, r.Status, r.ManagerStatus]).sort()).toEqual(
+        [
+          [h('m1'), 'Ready', 'Leader'],
+          [h('m2'), 'Ready', 'Reachable'],
+          [h('m3'), 'Ready', 'Reachable'],
+          [h('w1'), 'Ready', ''],
+          [h('w2'), 'Ready', ''],
+        ].sort(),
+      );
       return view;
     });
-    expect(row(rows, 'lab-m1').Self).toBe(true);
+    expect(row(rows, h('m1')).Self).toBe(true);
     const table = await shoalOk('m2', ['node', 'ls']);
     expect(table.split('\n')[0]).toMatch(
       /^ID +HOSTNAME +STATUS +AVAILABILITY +MANAGER STATUS +ENGINE VERSION$/,
     );
     expect(table).toMatch(
-      new RegExp(`${row(rows, 'lab-m2').ID} \\* +lab-m2 +Ready +Active +Reachable +\\d+\\.\\d+`),
+      new RegExp(`${row(rows, h('m2')).ID} \\* +${h('m2')} +Ready +Active +Reachable +\\d+\\.\\d+`),
     );
   });
 
@@ -196,7 +203,7 @@ describe('swarm membership in the lab', () => {
   it('leader loss: another manager takes over and shows the old leader Down and Unreachable; it returns Reachable', async () => {
     const before = await nodeLs('m2');
     const leader = leaderHostname(before);
-    const leaderNode = leader.replace(/^lab-/, '');
+    const leaderNode = MANAGERS.find((m) => h(m) === leader)!;
     const survivors = MANAGERS.filter((m) => m !== leaderNode);
     await lab.kill(leaderNode);
     const after = await eventually(async () => {
@@ -223,12 +230,12 @@ describe('swarm membership in the lab', () => {
   it('cut link: a worker goes Down, and Ready again when healed', async () => {
     await lab.cut('w2');
     await eventually(
-      async () => expect(row(await leaderView(MANAGERS), 'lab-w2').Status).toBe('Down'),
+      async () => expect(row(await leaderView(MANAGERS), h('w2')).Status).toBe('Down'),
       30_000,
     );
     await lab.heal('w2');
     await eventually(
-      async () => expect(row(await leaderView(MANAGERS), 'lab-w2').Status).toBe('Ready'),
+      async () => expect(row(await leaderView(MANAGERS), h('w2')).Status).toBe('Ready'),
       30_000,
     );
   });
@@ -241,11 +248,11 @@ describe('swarm membership in the lab', () => {
       'drain',
       '--label-add',
       'zone=a',
-      'lab-w1',
+      h('w1'),
     ]);
     const rows = await nodeLs('m3');
-    expect(row(rows, 'lab-w1').Availability).toBe('Drain');
-    const [inspect] = JSON.parse(await shoalOk('m2', ['node', 'inspect', 'lab-w1'])) as [
+    expect(row(rows, h('w1')).Availability).toBe('Drain');
+    const [inspect] = JSON.parse(await shoalOk('m2', ['node', 'inspect', h('w1')])) as [
       { Spec: { Labels: Record<string, string> } },
     ];
     expect(inspect.Spec.Labels).toEqual({ zone: 'a' });
@@ -256,45 +263,45 @@ describe('swarm membership in the lab', () => {
       'active',
       '--label-rm',
       'zone',
-      'lab-w1',
+      h('w1'),
     ]);
-    expect(row(await nodeLs('m1'), 'lab-w1').Availability).toBe('Active');
+    expect(row(await nodeLs('m1'), h('w1')).Availability).toBe('Active');
   });
 
   it('node promote and demote: a worker becomes a Reachable manager and back', async () => {
-    expect(await shoalOk('m1', ['node', 'promote', 'lab-w1'])).toBe(
-      'Node lab-w1 promoted to a manager in the swarm.\n',
+    expect(await shoalOk('m1', ['node', 'promote', h('w1')])).toBe(
+      `Node ${h('w1')} promoted to a manager in the swarm.\n`,
     );
     await eventually(
-      async () => expect(row(await nodeLs('w1'), 'lab-w1').ManagerStatus).toBe('Reachable'),
+      async () => expect(row(await nodeLs('w1'), h('w1')).ManagerStatus).toBe('Reachable'),
       60_000,
     );
-    expect(await shoalOk('m1', ['node', 'demote', 'lab-w1'])).toBe(
-      'Manager lab-w1 demoted in the swarm.\n',
+    expect(await shoalOk('m1', ['node', 'demote', h('w1')])).toBe(
+      `Manager ${h('w1')} demoted in the swarm.\n`,
     );
     await eventually(async () => {
-      expect(row(await nodeLs('m1'), 'lab-w1').ManagerStatus).toBe('');
+      expect(row(await nodeLs('m1'), h('w1')).ManagerStatus).toBe('');
       const refused = await shoal('w1', ['node', 'ls']);
       expect(refused.stderr).toMatch(/^Error: This node is not a swarm manager\. Worker nodes/);
     }, 60_000);
   });
 
   it('node rm: refuses a Ready node without --force, removes a Down one, and its certificate stops working', async () => {
-    const refused = await shoal('m1', ['node', 'rm', 'lab-w3']);
+    const refused = await shoal('m1', ['node', 'rm', h('w3')]);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toMatch(
       /the node is not down and can't be removed: stop it or use --force/,
     );
     await lab.kill('w3');
     await eventually(
-      async () => expect(row(await nodeLs('m1'), 'lab-w3').Status).toBe('Down'),
+      async () => expect(row(await nodeLs('m1'), h('w3')).Status).toBe('Down'),
       30_000,
     );
-    expect(await shoalOk('m1', ['node', 'rm', 'lab-w3'])).toBe('lab-w3\n');
-    expect((await nodeLs('m1')).map((r) => r.Hostname)).not.toContain('lab-w3');
+    expect(await shoalOk('m1', ['node', 'rm', h('w3')])).toBe(`${h('w3')}\n`);
+    expect((await nodeLs('m1')).map((r) => r.Hostname)).not.toContain(h('w3'));
     await lab.start('w3');
     // Its session is refused: it never comes back as Ready.
     await new Promise((resolve) => setTimeout(resolve, 4000));
-    expect((await nodeLs('m1')).map((r) => r.Hostname)).not.toContain('lab-w3');
+    expect((await nodeLs('m1')).map((r) => r.Hostname)).not.toContain(h('w3'));
   });
 });
