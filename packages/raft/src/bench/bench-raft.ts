@@ -4,7 +4,7 @@
 // counts once committed and applied. Per concurrency level: 2 s warm-up, 10 s measured,
 // load from two client processes spread over all members. Progress goes to stderr; the
 // last stdout line is the JSON result. Exits non-zero only when the run failed.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,6 +202,14 @@ async function benchShoal(root: string): Promise<Record<string, LevelResult>> {
   }
 }
 
+const etcdChildren = new Set<ChildProcess>();
+
+function track(c: ChildProcess): ChildProcess {
+  etcdChildren.add(c);
+  c.once('exit', () => etcdChildren.delete(c));
+  return c;
+}
+
 function ensureEtcd(): string {
   const found = spawnSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' }).stdout.trim();
   if (found) return found;
@@ -221,31 +229,33 @@ async function benchEtcd(root: string): Promise<Record<string, LevelResult>> {
   const peerUrl = (i: number) => `http://127.0.0.1:${ports[i + 3]}`;
   const cluster = names.map((n, i) => `${n}=${peerUrl(i)}`).join(',');
   const children = names.map((name, i) =>
-    spawn(
-      bin,
-      [
-        '--name',
-        name,
-        '--data-dir',
-        join(root, `etcd-${name}`),
-        '--listen-client-urls',
-        `http://127.0.0.1:${ports[i]}`,
-        '--advertise-client-urls',
-        `http://127.0.0.1:${ports[i]}`,
-        '--listen-peer-urls',
-        peerUrl(i),
-        '--initial-advertise-peer-urls',
-        peerUrl(i),
-        '--initial-cluster',
-        cluster,
-        '--initial-cluster-state',
-        'new',
-        '--initial-cluster-token',
-        'shoal-bench',
-        '--log-level',
-        'error',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+    track(
+      spawn(
+        bin,
+        [
+          '--name',
+          name,
+          '--data-dir',
+          join(root, `etcd-${name}`),
+          '--listen-client-urls',
+          `http://127.0.0.1:${ports[i]}`,
+          '--advertise-client-urls',
+          `http://127.0.0.1:${ports[i]}`,
+          '--listen-peer-urls',
+          peerUrl(i),
+          '--initial-advertise-peer-urls',
+          peerUrl(i),
+          '--initial-cluster',
+          cluster,
+          '--initial-cluster-state',
+          'new',
+          '--initial-cluster-token',
+          'shoal-bench',
+          '--log-level',
+          'error',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      ),
     ),
   );
   let stderr = '';
@@ -269,6 +279,16 @@ async function benchEtcd(root: string): Promise<Record<string, LevelResult>> {
       ),
     );
   }
+}
+
+// Our own children exit by themselves once this process is gone (they watch their
+// parent); etcd does not, so a signal kills it before we exit.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    progress(`${sig}: stopping`);
+    for (const c of etcdChildren) c.kill('SIGKILL');
+    process.exit(1);
+  });
 }
 
 const root = await mkdtemp(join(tmpdir(), 'shoal-bench-raft-'));

@@ -135,3 +135,9 @@ async function shutdown(): Promise<void> {
 }
 process.on('SIGTERM', () => void shutdown());
 process.on('SIGINT', () => void shutdown());
+// A test runner or benchmark killed without cleaning up must not leave members behind:
+// once the parent is gone (we were re-parented), exit.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(1);
+}, 1000).unref();

@@ -81,6 +81,12 @@ function makePutters(): Put[] {
   });
 }
 
+// Exit with the parent (see kv-member.ts).
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(1);
+}, 1000).unref();
+
 const putters = makePutters();
 const latencies: number[] = [];
 let ok = 0;
