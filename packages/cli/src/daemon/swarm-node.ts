@@ -227,12 +227,7 @@ export class SwarmNode {
   }
 
   async #init(request: pb.SwarmInitRequest): Promise<pb.SwarmInitResponse> {
-    if (request.forceNewCluster) {
-      throw new ShoalError(
-        'SHOAL_NOT_IMPLEMENTED',
-        'Initialise swarm: --force-new-cluster is not supported yet',
-      );
-    }
+    if (request.forceNewCluster) return this.#forceNewCluster();
     if (this.#state) {
       throw new ShoalError(
         'SHOAL_FAILED_PRECONDITION',
@@ -332,6 +327,45 @@ export class SwarmNode {
       clusterId,
       workerToken: cluster.rootCa!.joinTokens!.worker,
       joinAddr: advertiseAddr,
+    };
+  }
+
+  /** Restarts this manager as the only Raft voter, keeping the swarm's state. */
+  async #forceNewCluster(): Promise<pb.SwarmInitResponse> {
+    const state = this.#state;
+    if (!state || state.role !== 'manager') {
+      throw new ShoalError(
+        'SHOAL_FAILED_PRECONDITION',
+        'Initialise swarm: --force-new-cluster needs a node that was a manager of a swarm: this node is not',
+      );
+    }
+    await this.#stopComponents({ transferLeadership: false });
+    this.#manager = await Manager.start({
+      raftDir: this.#dir.raftDir,
+      nodeId: state.nodeId,
+      raftId: state.raftId,
+      clusterId: state.clusterId,
+      listenAddr: state.listenAddr,
+      advertiseAddr: state.advertiseAddr,
+      tls: this.#certs!,
+      log: this.#log,
+      forceNewCluster: true,
+    });
+    const manager = this.#manager;
+    const deadline = Date.now() + 10_000;
+    while (!manager.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await this.#startSession();
+    this.#scheduleRenewal();
+    const { cluster } = await manager.control.getCluster({ clusterId: '' });
+    this.#log.warn(
+      { clusterId: state.clusterId },
+      'forced a new cluster: this manager is the only Raft member now',
+    );
+    return {
+      nodeId: state.nodeId,
+      clusterId: state.clusterId,
+      workerToken: cluster?.rootCa?.joinTokens?.worker ?? '',
+      joinAddr: state.advertiseAddr,
     };
   }
 

@@ -79,10 +79,12 @@ export class LeaderDuties {
     await this.#store.update((tx) => {
       for (const node of tx.list('nodes', (n) => (n.managerStatus?.raftId ?? 0) !== 0)) {
         const ms = node.managerStatus!;
-        if (!members.has(ms.raftId)) continue;
         const leader = ms.raftId === status.id;
         const seen = this.#lastSeen.get(ms.raftId);
-        const reachable = leader || (seen !== undefined && now - seen <= UNREACHABLE_AFTER_MS);
+        // A manager outside the configuration (after --force-new-cluster) is unreachable.
+        const reachable =
+          leader ||
+          (members.has(ms.raftId) && seen !== undefined && now - seen <= UNREACHABLE_AFTER_MS);
         const reachability = reachable
           ? pb.ManagerStatus_Reachability.REACHABILITY_REACHABLE
           : pb.ManagerStatus_Reachability.REACHABILITY_UNREACHABLE;

@@ -58,6 +58,8 @@ export interface ManagerOptions {
   readonly tickMs?: number;
   /** Test-only: certificates may live less than an hour. */
   readonly allowShortCertExpiry?: boolean;
+  /** Recover from lost quorum: restart as the only Raft voter, keeping the state. */
+  readonly forceNewCluster?: boolean;
 }
 
 /** `running` until `stop()`; then `stopped`. */
@@ -131,6 +133,7 @@ export class Manager {
       stateMachine: storeStateMachine(state),
       tickMs: options.tickMs ?? 100,
       logger: log.child({ component: 'raft' }),
+      forceNewCluster: options.forceNewCluster === true,
     });
     const store = new ReplicatedStore(state, raft);
     const now = () => new Date();

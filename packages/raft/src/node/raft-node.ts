@@ -85,6 +85,12 @@ export interface RaftNodeOptions<R> {
   /** @default randomness from node:crypto */
   readonly rng?: Rng;
   readonly logger?: Logger;
+  /**
+   * Recovery from lost quorum (`swarm init --force-new-cluster`): keep everything
+   * committed here and restart as the only voter. Uncommitted entries are dropped.
+   * @default false
+   */
+  readonly forceNewCluster?: boolean;
 }
 
 /** Per-call options of the waiting methods. */
@@ -207,6 +213,7 @@ export class RaftNode<R = unknown> {
       ...(options.retainEntries !== undefined ? { retainEntries: options.retainEntries } : {}),
       ...(logger !== undefined ? { logger } : {}),
     });
+    if (options.forceNewCluster) await forceSingleMember(storage, options);
     if (
       options.peers.length > 0 &&
       storage.lastIndex() === 0 &&
@@ -862,4 +869,40 @@ export class RaftNode<R = unknown> {
     this.#emit(error ? { type: 'stopped', error } : { type: 'stopped' });
     this.#resolveStopped(error);
   }
+}
+
+/**
+ * Rewrites the log for `forceNewCluster`: the state machine is rebuilt up to the commit
+ * index, saved as a snapshot whose configuration is this member alone, and the log
+ * after it is discarded, as etcd's force-new-cluster does.
+ */
+async function forceSingleMember<R>(
+  storage: FileStorage,
+  options: RaftNodeOptions<R>,
+): Promise<void> {
+  const base = storage.snapshot();
+  if (base.meta.index > 0) options.stateMachine.restore(base.data);
+  const commit = Math.max(storage.hardState.commit, base.meta.index);
+  for (let index = base.meta.index + 1; index <= commit; index++) {
+    const [entry] = storage.entries(index, index + 1, Number.POSITIVE_INFINITY);
+    if (entry?.type !== 'normal') continue;
+    for (const it of decodeBatch(entry.data) ?? [])
+      options.stateMachine.apply(it.data, entry.index);
+  }
+  const term = commit === 0 ? 1 : storage.term(commit);
+  await storage.save(
+    {
+      snapshot: {
+        meta: { index: Math.max(commit, 1), term, conf: { voters: [options.id], learners: [] } },
+        data: options.stateMachine.snapshot(),
+      },
+      entries: [],
+      hardState: {
+        term: Math.max(storage.hardState.term, term),
+        vote: 0,
+        commit: Math.max(commit, 1),
+      },
+    },
+    { sync: true },
+  );
 }
