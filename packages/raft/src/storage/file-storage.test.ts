@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../core/types.js';
 import { CompactedError, CorruptLogError } from '../errors.js';
 import { FileStorage } from './file-storage.js';
+import { PREALLOCATE_BYTES } from './wal.js';
+import { scanRecord } from './wal-record.js';
 
 function ents(from: number, to: number, term: number, tag = ''): Entry[] {
   const out: Entry[] = [];
@@ -36,6 +38,18 @@ async function openStorage(opts: Partial<Parameters<typeof FileStorage.open>[0]>
   });
   open.push(s);
   return s;
+}
+
+/** Where the records of a segment end (a preallocated zero tail may follow). */
+async function dataEnd(file: string): Promise<number> {
+  const buf = await readFile(file);
+  let offset = 0;
+  for (let i = 0; i < 1_000_000; i++) {
+    const scan = scanRecord(buf, offset);
+    if (scan.kind !== 'ok') return offset;
+    offset = scan.next;
+  }
+  return offset;
 }
 
 async function lastSegment(): Promise<string> {
@@ -116,7 +130,7 @@ describe('FileStorage', () => {
     );
     await s.close();
     const file = await lastSegment();
-    const size = (await stat(file)).size;
+    const size = await dataEnd(file);
     await truncate(file, size - 5);
     const { logger, lines } = captureLogger();
     const r = await openStorage({ logger });
@@ -142,7 +156,8 @@ describe('FileStorage', () => {
     await s.close();
     const file = await lastSegment();
     const buf = await readFile(file);
-    buf[buf.length - 3] = buf[buf.length - 3]! ^ 0xff;
+    const end = await dataEnd(file);
+    buf[end - 3] = buf[end - 3]! ^ 0xff;
     await writeFile(file, buf);
     const r = await openStorage();
     expect(r.lastIndex()).toBe(3);
@@ -176,7 +191,7 @@ describe('FileStorage', () => {
     expect(s.segmentNames.length).toBeGreaterThan(1);
     await s.close();
     const first = join(dir, s.segmentNames[0]!);
-    const size = (await stat(first)).size;
+    const size = await dataEnd(first);
     await truncate(first, size - 3);
     await expect(FileStorage.open({ dir })).rejects.toMatchObject({
       code: 'SHOAL_RAFT_CORRUPT_LOG',
@@ -297,12 +312,12 @@ describe('FileStorage commit-only changes', () => {
       { sync: true },
     );
     const file = await lastSegment();
-    const size = (await stat(file)).size;
+    const size = await dataEnd(file);
     await s.save({ entries: [], hardState: { term: 1, vote: 1, commit: 4 } }, { sync: false });
-    expect((await stat(file)).size).toBe(size);
+    expect(await dataEnd(file)).toBe(size);
     expect(s.hardState.commit).toBe(4);
     await s.save({ entries: ents(6, 6, 1) }, { sync: true });
-    expect((await stat(file)).size).toBeGreaterThan(size);
+    expect(await dataEnd(file)).toBeGreaterThan(size);
     // Reopen from the files as they are (no close: a crash), and the commit is there.
     const r = await FileStorage.open({ dir });
     open.push(r);
@@ -313,9 +328,9 @@ describe('FileStorage commit-only changes', () => {
   it('FileStorage: writes a vote change at once even when the caller does not ask for sync', async () => {
     const s = await openStorage();
     const file = await lastSegment();
-    const size = (await stat(file)).size;
+    const size = await dataEnd(file);
     await s.save({ entries: [], hardState: { term: 2, vote: 3, commit: 0 } }, { sync: false });
-    expect((await stat(file)).size).toBeGreaterThan(size);
+    expect(await dataEnd(file)).toBeGreaterThan(size);
   });
 
   it('FileStorage: flushes a deferred commit index on close', async () => {
@@ -328,5 +343,35 @@ describe('FileStorage commit-only changes', () => {
     await s.close();
     const r = await openStorage();
     expect(r.initialState().hardState.commit).toBe(3);
+  });
+});
+
+describe('FileStorage preallocation', () => {
+  it('FileStorage: writes records into zero-filled space and reopens past it', async () => {
+    const s = await openStorage();
+    await s.save(
+      { entries: ents(1, 3, 1), hardState: { term: 1, vote: 1, commit: 3 } },
+      { sync: true },
+    );
+    const file = await lastSegment();
+    const end = await dataEnd(file);
+    expect((await stat(file)).size).toBeGreaterThanOrEqual(end + PREALLOCATE_BYTES);
+    await s.close();
+    const r = await openStorage();
+    expect(r.lastIndex()).toBe(3);
+    await r.save({ entries: ents(4, 4, 1) }, { sync: true });
+    // The new record went right after the old ones, not after the zeros.
+    expect(await dataEnd(file)).toBeGreaterThan(end);
+    expect(await dataEnd(file)).toBeLessThan(end + 200);
+  });
+
+  it('FileStorage: accepts zero-filled space at the end of an older segment', async () => {
+    const s = await openStorage({ segmentBytes: 1024 });
+    for (let i = 0; i < 10; i++)
+      await s.save({ entries: ents(i * 5 + 1, i * 5 + 5, 1) }, { sync: true });
+    expect(s.segmentNames.length).toBeGreaterThan(1);
+    await s.close();
+    const r = await openStorage({ segmentBytes: 1024 });
+    expect(r.lastIndex()).toBe(50);
   });
 });
