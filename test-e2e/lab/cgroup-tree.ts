@@ -95,7 +95,7 @@ function killQuietly(pid: number): void {
   }
 }
 
-async function setFreezerState(dirs: readonly string[], state: 'FROZEN' | 'THAWED') {
+async function setFreezerState(dirs: readonly string[], state: 'FROZEN' | 'THAWED'): Promise<void> {
   for (const dir of dirs) {
     try {
       await writeFile(join(dir, 'freezer.state'), state);
@@ -111,7 +111,7 @@ async function setFreezerState(dirs: readonly string[], state: 'FROZEN' | 'THAWE
  *
  * @throws {LabError} `SHOAL_LAB_KILL_FAILED` when processes remain after `timeoutMs`.
  */
-export async function killCgroup(relative: string, options: KillCgroupOptions = {}) {
+export async function killCgroup(relative: string, options: KillCgroupOptions = {}): Promise<void> {
   const timeoutMs = options.timeoutMs ?? KILL_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
   const freezerRoot = join(CGROUP_FS, 'freezer', relative);
