@@ -5,7 +5,7 @@
 // first move is immediate and later ones wait at most `maxRetryDelayMs`, not Swarm's
 // growing backoff up to 8 s.
 import * as grpc from '@grpc/grpc-js';
-import { fromServiceError, pb, ShoalError } from '@shoal/api';
+import { ERROR_CODE_TRAILER, fromServiceError, pb, ShoalError } from '@shoal/api';
 import type { Logger } from 'pino';
 import { AssignmentSet } from './assignment-set.js';
 import { LatestValue } from './latest-value.js';
@@ -39,7 +39,11 @@ export interface AgentSessionOptions {
   readonly random?: () => number;
   /** Moves on when a manager sends no first session message this soon. @default 3000 */
   readonly openTimeoutMs?: number;
-  /** Longest pause between attempts when several fail in a row. @default 500 */
+  /**
+   * Longest pause between attempts when several fail in a row. It bounds both how soon
+   * an agent finds a new leader and how hard N agents knock on the managers while an
+   * election runs (about N per this many ms). @default 1000
+   */
   readonly maxRetryDelayMs?: number;
   /** Deadline of a task status report. @default 5000 */
   readonly callTimeoutMs?: number;
@@ -68,7 +72,7 @@ export function compileAgentSessionOptions(
     timers: SYSTEM_TIMERS,
     random: Math.random,
     openTimeoutMs: 3000,
-    maxRetryDelayMs: 500,
+    maxRetryDelayMs: 1000,
     callTimeoutMs: 5000,
     eventCapacity: 256,
     ...options,
@@ -105,6 +109,11 @@ interface SessionEnd {
   /** Whether a heartbeat was answered: the session worked, not just opened. */
   readonly healthy: boolean;
   readonly error: ShoalError | undefined;
+  /**
+   * Whether the manager itself answered (its refusal carries Shoal's error trailer), as
+   * opposed to a connection that failed or a call that got no answer in time.
+   */
+  readonly answered: boolean;
 }
 
 /** What the manager assigned to this node, by ID. */
@@ -115,6 +124,16 @@ export interface Assignments {
   /** The store version the set is at (`results_in` of the last message). */
   readonly version: string;
 }
+
+/** An unanswered heartbeat fails the session after this many periods. */
+const HEARTBEAT_TIMEOUT_PERIODS = 2.5;
+
+/**
+ * A manager that did not answer (connection failed, or no answer in time) is passed
+ * over for this long when another one may serve: a host that died silently makes every
+ * call to it hang until a timeout.
+ */
+const SUSPECT_MS = 5000;
 
 /** Heartbeat period used until a manager hands one out. */
 const FIRST_PERIOD_MS = 1000;
@@ -132,6 +151,8 @@ export class AgentSession {
   readonly #log: Logger;
   readonly #rotation: ManagerRotation;
   readonly #clients = new Map<string, pb.DispatcherClient>();
+  /** Managers that did not answer lately → until when they are passed over. */
+  readonly #suspects = new Map<string, number>();
   readonly #events: EventFanout<AgentSessionEvent>;
   /** The tasks assigned to this node, kept across sessions until a new COMPLETE set. */
   readonly #assignmentSet = new AssignmentSet();
@@ -303,12 +324,16 @@ export class AgentSession {
         { manager, code: grpc.status[end.code], reason: end.reason, leader: end.leaderAddr },
         'session ended',
       );
+      if (end.answered || end.opened) this.#suspects.delete(manager);
+      else this.#suspects.set(manager, performance.now() + SUSPECT_MS);
       const verdict = verdictOf(end.code, end.leaderAddr);
       if (verdict.action === 'fatal') {
         this.#shutdown(end.error ?? new Error(end.reason));
         return;
       }
-      if (verdict.action === 'move') this.#rotation.move(verdict.leaderAddr);
+      if (verdict.action === 'move') {
+        this.#rotation.move(verdict.leaderAddr, (addr) => this.#isUnreachable(addr));
+      }
       await this.#pause(this.#retryDelay(failures));
     }
   }
@@ -373,6 +398,7 @@ export class AgentSession {
         this.#manager = undefined;
         this.#transition(['connected'], 'connecting');
         const leader = status.metadata?.get(LEADER_ADDR_TRAILER)[0];
+        const answered = (status.metadata?.get(ERROR_CODE_TRAILER).length ?? 0) > 0;
         const error =
           status.code === grpc.status.OK
             ? undefined
@@ -385,6 +411,7 @@ export class AgentSession {
           leaderAddr: typeof leader === 'string' ? leader : undefined,
           opened,
           healthy,
+          answered: answered || status.code === grpc.status.OK,
           error,
         });
       };
@@ -396,7 +423,9 @@ export class AgentSession {
       // within 1.5 periods fails the session like a failed call would.
       const beat = (sessionId: string) => {
         heartbeats?.write({ sessionId });
-        const timeoutMs = Math.max(500, Math.round(this.#periodMs * 1.5));
+        // As long as the manager's own down timeout (2.5 periods by default): a slow but
+        // live leader keeps its agents instead of seeing them all reconnect at once.
+        const timeoutMs = Math.max(500, Math.round(this.#periodMs * HEARTBEAT_TIMEOUT_PERIODS));
         heartbeatTimer = timers.setTimeout(
           () =>
             finish({
@@ -492,6 +521,18 @@ export class AgentSession {
       this.#events.publish({ type: 'managers', list: [...this.#rotation.list] });
     }
     if (message.node) this.#events.publish({ type: 'node', node: message.node });
+  }
+
+  /**
+   * Whether `addr` failed to answer lately (a dead manager's host refuses or hangs; a
+   * live follower answers with a refusal, and may be about to lead).
+   */
+  #isUnreachable(addr: string): boolean {
+    const until = this.#suspects.get(addr);
+    if (until === undefined) return false;
+    if (until > performance.now()) return true;
+    this.#suspects.delete(addr);
+    return false;
   }
 
   /** A channel to every known manager, connecting ahead so a move finds it ready. */

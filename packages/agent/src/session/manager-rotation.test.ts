@@ -51,6 +51,18 @@ describe('ManagerRotation', () => {
     expect(rotation.list).toEqual(['a:1', 'b:1', 'd:1']);
   });
 
+  it('ManagerRotation: skips unreachable managers when no leader is named', () => {
+    const rotation = new ManagerRotation(['dead:1', 'b:1', 'c:1']);
+    const dead = (addr: string) => addr.startsWith('dead');
+    expect(rotation.move(undefined, dead)).toBe('b:1');
+    expect(rotation.move(undefined, dead)).toBe('c:1');
+    expect(rotation.move(undefined, dead)).toBe('b:1');
+    const onlyOne = new ManagerRotation(['dead:1', 'b:1']);
+    onlyOne.move(undefined, dead);
+    expect(onlyOne.move(undefined, dead)).toBe('b:1');
+    expect(onlyOne.move(undefined, () => true)).toBe('dead:1');
+  });
+
   it('ManagerRotation: keeps the manager in use when a session message replaces the list', () => {
     const rotation = new ManagerRotation(['a:1', 'b:1']);
     rotation.move();

@@ -73,9 +73,12 @@ export class ManagerRotation {
 
   /**
    * Moves to `leaderAddr` when given (added to the list if unknown: the leader may be a
-   * manager promoted since), else to the next manager in the list.
+   * manager promoted since), else to the next manager in the list that `isUnreachable`
+   * does not rule out: during an election the dead old leader is skipped, so attempts
+   * go to managers that answer and one of which is about to lead. When all are ruled
+   * out, the current one if it is not, else simply the next one.
    */
-  move(leaderAddr?: string): string {
+  move(leaderAddr?: string, isUnreachable: (addr: string) => boolean = () => false): string {
     if (leaderAddr && leaderAddr !== this.current) {
       let index = this.#list.indexOf(leaderAddr);
       if (index < 0) {
@@ -83,9 +86,18 @@ export class ManagerRotation {
         index = this.#list.length - 1;
       }
       this.#index = index;
-    } else {
-      this.#index = (this.#index + 1) % this.#list.length;
+      return this.current;
     }
+    const count = this.#list.length;
+    for (let step = 1; step < count; step++) {
+      const index = (this.#index + step) % count;
+      if (!isUnreachable(this.#list[index]!)) {
+        this.#index = index;
+        return this.current;
+      }
+    }
+    // Every other manager is ruled out: stay if this one is not, else plain round robin.
+    if (isUnreachable(this.current)) this.#index = (this.#index + 1) % count;
     return this.current;
   }
 

@@ -46,7 +46,7 @@ export interface DispatcherOptions {
   readonly downTimeoutFactor?: number;
   /**
    * How long a new leader waits for nodes it has not heard from before marking them
-   * down. @default down timeout + one period, read at `start()`
+   * down. @default twice the down timeout (5 s at the default period), read at `start()`
    */
   readonly graceMs?: number;
   /** How often deadlines are checked. @default period / 5 */

@@ -348,13 +348,13 @@ describe('Dispatcher', () => {
     harness = await Harness.create();
     await harness.addNodes('n1', 'n2');
     await harness.dispatcher.start();
-    expect(harness.dispatcher.graceMs).toBe(3500);
-    await harness.advance(3000);
+    expect(harness.dispatcher.graceMs).toBe(5000);
+    await harness.advance(4500);
     // n2 finds the new leader late but within the grace; n1 never comes.
     await harness.connect('n2');
     await harness.advance(400);
     expect(harness.node('n1')?.status?.state).toBe(STATE_UNKNOWN);
-    await harness.advance(200);
+    await harness.advance(400);
     expect(harness.node('n1')?.status?.state).toBe(STATE_DOWN);
     expect(harness.node('n2')?.status?.state).toBe(STATE_READY);
   });
@@ -365,7 +365,7 @@ describe('Dispatcher', () => {
     await harness.addNodes(...ids);
     await harness.dispatcher.start();
     const before = harness.store.state.version;
-    await harness.advance(3600);
+    await harness.advance(5200);
     expect(ids.every((id) => harness.node(id)?.status?.state === STATE_DOWN)).toBe(true);
     expect(harness.store.state.version).toBe(before + 1);
   });
@@ -401,7 +401,7 @@ describe('Dispatcher', () => {
       }
       return update(build);
     };
-    await harness.advance(3600);
+    await harness.advance(5200);
     expect(raced).toBe(true);
     expect(harness.node('n1')?.status?.state).toBe(STATE_DOWN);
     expect(harness.node('n2')?.status?.state).toBe(STATE_DOWN);

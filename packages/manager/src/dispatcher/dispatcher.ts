@@ -108,7 +108,7 @@ export class Dispatcher {
 
   /** What a new leader gives every node to reconnect before marking it down. */
   get graceMs(): number {
-    return this.#o.graceMs ?? this.#tracker.downTimeoutMs + this.#tracker.periodMs;
+    return this.#o.graceMs ?? 2 * this.#tracker.downTimeoutMs;
   }
 
   /**
