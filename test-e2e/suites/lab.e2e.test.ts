@@ -155,7 +155,7 @@ describe('lab', () => {
   it("lab: every node's dockerd answers and holds the task image when the lab is up", async () => {
     for (const name of NODES) {
       expect(await run(name, ['docker', 'version', '--format', '{{.Server.Version}}'])).toMatch(
-        /^20\./,
+        /^\d+\./,
       );
       const id = await run(name, ['docker', 'image', 'inspect', '--format', '{{.Id}}', lab.image]);
       expect(id).toMatch(/^sha256:/);
@@ -167,12 +167,14 @@ describe('lab', () => {
     expect(JSON.parse(labels)).toContain('zone=a');
   });
 
-  it('lab: a node has only its underlay address and no route out when it is made', async () => {
+  it('lab: a node has its underlay route and no route out of the lab when it is made', async () => {
     for (const name of NODES) {
-      const routes = await run(name, ['ip', '-4', 'route', 'show']);
-      expect(routes.split('\n')).toEqual([
-        `198.18.0.0/24 dev eth0 proto kernel scope link src ${ipOf(name)} `.trim(),
-      ]);
+      // shoald may add routes of its own (gateway bridge, overlays) but never a default one.
+      const routes = (await run(name, ['ip', '-4', 'route', 'show']))
+        .split('\n')
+        .map((route) => route.trim());
+      expect(routes).toContain(`198.18.0.0/24 dev eth0 proto kernel scope link src ${ipOf(name)}`);
+      expect(routes.filter((route) => route.startsWith('default'))).toEqual([]);
       // A route lookup sends nothing: no lab namespace may reach beyond the lab.
       const lookup = await lab.exec(name, ['ip', 'route', 'get', '192.0.2.1']);
       expect(lookup.exitCode).not.toBe(0);
