@@ -39,6 +39,9 @@ const durationMs = Number(values['duration-ms']);
 
 type Put = (key: Buffer, value: Buffer) => Promise<void>;
 
+/** The same client options for both systems; channelz only costs CPU here. */
+const NO_CHANNELZ: grpc.ClientOptions = { 'grpc.enable_channelz': 0 };
+
 function etcdProtoPath(): string {
   // Next to this file under src/, or in src/ when running from dist/.
   const here = fileURLToPath(new URL('./etcd-kv.proto', import.meta.url));
@@ -55,10 +58,12 @@ function makePutters(): Put[] {
       defaults: false,
     });
     const pkg = grpc.loadPackageDefinition(def) as unknown as {
-      etcdserverpb: { KV: new (addr: string, c: grpc.ChannelCredentials) => grpc.Client };
+      etcdserverpb: {
+        KV: new (addr: string, c: grpc.ChannelCredentials, o: grpc.ClientOptions) => grpc.Client;
+      };
     };
     return targets.map((t) => {
-      const client = new pkg.etcdserverpb.KV(t, creds) as grpc.Client & {
+      const client = new pkg.etcdserverpb.KV(t, creds, NO_CHANNELZ) as grpc.Client & {
         Put(
           req: unknown,
           opts: grpc.CallOptions,
@@ -74,7 +79,7 @@ function makePutters(): Put[] {
     });
   }
   return targets.map((t) => {
-    const client = new KvClientCtor(t, creds);
+    const client = new KvClientCtor(t, creds, NO_CHANNELZ);
     return async (key, value) => {
       await callKv(client, 'put', encodePut(key, value), TIMEOUT_MS);
     };
