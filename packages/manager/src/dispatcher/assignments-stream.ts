@@ -11,6 +11,7 @@ import type { StoreEvent } from '../store/store-watch.js';
 import { NodeAssignments } from './assignment-set.js';
 import type { DispatcherClock, TimerHandle } from './dispatcher-clock.js';
 import { endStream } from './dispatcher-errors.js';
+import { NodeEventFilter } from './node-event-filter.js';
 
 /** Options of {@link AssignmentsStream}. */
 export interface AssignmentsStreamOptions {
@@ -99,10 +100,11 @@ export class AssignmentsStream {
     const state = this.#o.store.state;
     const changes = this.#set.complete(state);
     const version = state.version;
+    // Only this node's task events get queued for this stream: a task update costs each
+    // other agent's stream one cheap filter call, not an event to handle.
     this.#watch = this.#o.store.watch({
       fromVersion: version,
-      filter: (event) =>
-        event.type === 'reset' || event.table === 'tasks' || event.table === 'networks',
+      filter: new NodeEventFilter(this.#o.nodeId, state).accept,
     });
     this.#sentVersion = String(version);
     this.#write({
