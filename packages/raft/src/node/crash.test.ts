@@ -1,7 +1,7 @@
 // Crash tests on real processes and real files: members are SIGKILLed at random moments
 // under steady writes and restarted; no acknowledged write may be lost and the members'
 // states must agree afterwards. Runs the compiled member (dist/bench/kv-member.js).
-import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -15,7 +15,7 @@ import {
 } from '../bench/cluster-harness.js';
 import { callKv, type KvClient, KvClientCtor } from '../bench/kv-service.js';
 import { encodePut } from '../bench/kv-store.js';
-import { encodeRecords } from '../storage/wal-record.js';
+import { encodeRecords, scanRecord } from '../storage/wal-record.js';
 
 const TICK_MS = 50;
 let root = '';
@@ -185,7 +185,17 @@ describe('crash safety', () => {
         ],
       },
     ]);
-    await appendFile(last, next.subarray(0, next.length - 7));
+    // Written where the records end, inside the zero-filled space ahead of them.
+    const buf = await readFile(last);
+    let end = 0;
+    for (let i = 0; i < 1_000_000; i++) {
+      const scan = scanRecord(buf, end);
+      if (scan.kind !== 'ok') break;
+      end = scan.next;
+    }
+    const fh = await open(last, 'r+');
+    await fh.write(next, 0, next.length - 7, end);
+    await fh.close();
     await start(victim.spec);
     expect(running.get(2)!.stderr()).toContain('dropping torn record at the tail of the WAL');
     await putSomewhere('after', 'cut');
