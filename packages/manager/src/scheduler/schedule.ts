@@ -1,0 +1,235 @@
+// The scheduler's pure core (swarmkit design/scheduler.md): filter the nodes a task may
+// run on, then spread: placement preferences first, then the fewest tasks of the
+// service on the node, then the fewest tasks overall, then the node ID so that equal
+// inputs always give equal placements. One call places a batch, counting each
+// placement before the next, so a batch of replicas spreads as if placed one by one.
+import { type Constraint, parseConstraint, pb } from '@shoal/api';
+import { matchConstraints, nodeAttribute } from './constraint-match.js';
+import { isNodeAcceptingTasks } from './node-availability.js';
+
+/** What the scheduler looks at. */
+export interface ScheduleInput {
+  /** Tasks to place: PENDING, no node (global tasks carry their node, only checked). */
+  readonly tasks: readonly pb.Task[];
+  readonly nodes: readonly pb.Node[];
+  /** Tasks already on nodes, for load, reserved resources, max replicas and host ports. */
+  readonly allTasks: readonly pb.Task[];
+  /** Unused by the filters today; part of the input so decisions can age (failure ranking). */
+  readonly now: Date;
+}
+
+/** A placement decision. */
+export interface TaskAssignment {
+  readonly taskId: string;
+  readonly nodeId: string;
+}
+
+/** A task no node can take now, with Docker's explanation. */
+export interface UnschedulableTask {
+  readonly taskId: string;
+  /** E.g. `no suitable node (scheduling constraints not satisfied on 3 nodes)`. */
+  readonly reason: string;
+}
+
+/** What the scheduler decided. */
+export interface ScheduleResult {
+  readonly assignments: TaskAssignment[];
+  readonly unschedulable: UnschedulableTask[];
+}
+
+/** The reason given when there are no nodes at all. */
+export const NO_SUITABLE_NODE = 'no suitable node';
+
+// One filter per way a node can be unfit, in swarmkit's order; a node counts against
+// the first filter it fails, and the explanation lists filters in this order.
+type FilterName = 'ready' | 'resources' | 'constraints' | 'hostPorts' | 'maxReplicas';
+const FILTER_ORDER: readonly FilterName[] = [
+  'ready',
+  'resources',
+  'constraints',
+  'hostPorts',
+  'maxReplicas',
+];
+const EXPLAIN: Readonly<Record<FilterName, (nodes: string) => string>> = {
+  ready: (n) => `${n} not available for new tasks`,
+  resources: (n) => `insufficient resources on ${n}`,
+  constraints: (n) => `scheduling constraints not satisfied on ${n}`,
+  hostPorts: (n) => `host-mode port already in use on ${n}`,
+  maxReplicas: (n) => `max replicas per node limit exceeded on ${n}`,
+};
+
+// What the scheduler knows about one node as it places the batch.
+interface NodeLoad {
+  readonly node: pb.Node;
+  total: number;
+  readonly byService: Map<string, number>;
+  nanoCpus: number;
+  memoryBytes: number;
+  readonly hostPorts: Set<string>;
+}
+
+/**
+ * Places a batch of tasks on nodes.
+ *
+ * @example
+ * const { assignments, unschedulable } = schedule({ tasks: pending, nodes, allTasks, now });
+ */
+export function schedule(input: ScheduleInput): ScheduleResult {
+  const loads = new Map<string, NodeLoad>();
+  for (const node of [...input.nodes].sort((a, b) => compareIds(a.id, b.id))) {
+    loads.set(node.id, {
+      node,
+      total: 0,
+      byService: new Map(),
+      nanoCpus: 0,
+      memoryBytes: 0,
+      hostPorts: new Set(),
+    });
+  }
+  for (const task of input.allTasks) {
+    const load = loads.get(task.nodeId);
+    if (load && occupiesNode(task)) addTask(load, task);
+  }
+
+  const assignments: TaskAssignment[] = [];
+  const unschedulable: UnschedulableTask[] = [];
+  for (const task of input.tasks) {
+    if (task.desiredState > pb.TaskState.TASK_STATE_RUNNING) continue;
+    let constraints: Constraint[];
+    try {
+      constraints = (task.spec?.placement?.constraints ?? []).map(parseConstraint);
+    } catch (error) {
+      unschedulable.push({ taskId: task.id, reason: (error as Error).message });
+      continue;
+    }
+    const candidates = task.nodeId
+      ? [loads.get(task.nodeId)].filter((l) => l !== undefined)
+      : [...loads.values()];
+    const failures = new Map<FilterName, number>();
+    const fit: NodeLoad[] = [];
+    for (const load of candidates) {
+      const failed = firstFailedFilter(load, task, constraints);
+      if (failed) failures.set(failed, (failures.get(failed) ?? 0) + 1);
+      else fit.push(load);
+    }
+    const best = pickNode(fit, task, loads);
+    if (best) {
+      addTask(best, task);
+      assignments.push({ taskId: task.id, nodeId: best.node.id });
+    } else {
+      unschedulable.push({ taskId: task.id, reason: explain(failures) });
+    }
+  }
+  return { assignments, unschedulable };
+}
+
+// Tasks that hold a node's resources: placed and not yet ended.
+function occupiesNode(task: pb.Task): boolean {
+  const state = task.status?.state ?? pb.TaskState.TASK_STATE_NEW;
+  return task.nodeId !== '' && state <= pb.TaskState.TASK_STATE_RUNNING;
+}
+
+function addTask(load: NodeLoad, task: pb.Task): void {
+  load.total += 1;
+  load.byService.set(task.serviceId, (load.byService.get(task.serviceId) ?? 0) + 1);
+  const reserve = task.spec?.resources?.reservations;
+  load.nanoCpus += reserve?.nanoCpus ?? 0;
+  load.memoryBytes += reserve?.memoryBytes ?? 0;
+  for (const port of hostPorts(task)) load.hostPorts.add(port);
+}
+
+function hostPorts(task: pb.Task): string[] {
+  return (task.endpoint?.ports ?? [])
+    .filter(
+      (p) => p.publishMode === pb.PortConfig_PublishMode.PUBLISH_MODE_HOST && p.publishedPort !== 0,
+    )
+    .map((p) => `${p.protocol}/${p.publishedPort}`);
+}
+
+function firstFailedFilter(
+  load: NodeLoad,
+  task: pb.Task,
+  constraints: readonly Constraint[],
+): FilterName | undefined {
+  if (!isNodeAcceptingTasks(load.node)) return 'ready';
+  const want = task.spec?.resources?.reservations;
+  const have = load.node.description?.resources;
+  if (
+    (want?.nanoCpus ?? 0) > (have?.nanoCpus ?? 0) - load.nanoCpus ||
+    (want?.memoryBytes ?? 0) > (have?.memoryBytes ?? 0) - load.memoryBytes
+  ) {
+    return 'resources';
+  }
+  if (!matchConstraints(load.node, constraints)) return 'constraints';
+  if (hostPorts(task).some((p) => load.hostPorts.has(p))) return 'hostPorts';
+  const max = task.spec?.placement?.maxReplicas ?? 0;
+  if (max > 0 && (load.byService.get(task.serviceId) ?? 0) >= max) return 'maxReplicas';
+  return undefined;
+}
+
+// The best node by the spread order: for each preference level, the fewest tasks of the
+// service in the node's group (the node's label values down to that level, nodes
+// without the label forming one group of their own); then fewest of the service on the
+// node; then fewest overall; then node ID. Groups count tasks on all nodes, fit or not,
+// because the point is where the service's tasks are, not where more could go.
+function pickNode(
+  fit: readonly NodeLoad[],
+  task: pb.Task,
+  loads: ReadonlyMap<string, NodeLoad>,
+): NodeLoad | undefined {
+  if (fit.length === 0) return undefined;
+  const descriptors = (task.spec?.placement?.preferences ?? []).map((p) => p.spreadDescriptor);
+  const groupCounts = descriptors.map((_, level) => {
+    const counts = new Map<string, number>();
+    for (const load of loads.values()) {
+      const key = groupKey(load.node, descriptors, level);
+      counts.set(key, (counts.get(key) ?? 0) + (load.byService.get(task.serviceId) ?? 0));
+    }
+    return counts;
+  });
+  const score = (load: NodeLoad): number[] => [
+    ...groupCounts.map((counts, level) => counts.get(groupKey(load.node, descriptors, level)) ?? 0),
+    load.byService.get(task.serviceId) ?? 0,
+    load.total,
+  ];
+  let best = fit[0]!;
+  let bestScore = score(best);
+  for (const load of fit.slice(1)) {
+    const s = score(load);
+    const order = compareScores(s, bestScore) || compareIds(load.node.id, best.node.id);
+    if (order < 0) {
+      best = load;
+      bestScore = s;
+    }
+  }
+  return best;
+}
+
+// The path of label values down to `level`, e.g. `east/rack-2`; a missing label is
+// written as a character no label value may contain.
+function groupKey(node: pb.Node, descriptors: readonly string[], level: number): string {
+  return descriptors
+    .slice(0, level + 1)
+    .map((d) => nodeAttribute(node, d) ?? '\u0000')
+    .join('\u0001');
+}
+
+function compareScores(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i += 1) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function explain(failures: ReadonlyMap<FilterName, number>): string {
+  const parts = FILTER_ORDER.filter((f) => failures.has(f)).map((f) => {
+    const n = failures.get(f)!;
+    return EXPLAIN[f](`${n} node${n === 1 ? '' : 's'}`);
+  });
+  return parts.length === 0 ? NO_SUITABLE_NODE : `${NO_SUITABLE_NODE} (${parts.join('; ')})`;
+}
