@@ -320,9 +320,11 @@ export class AgentSession {
       if (end.opened) {
         this.#events.publish({ type: 'disconnected', manager, reason: end.reason });
       }
-      this.#log.info(
+      // A lost session is news; a refused attempt while looking for the leader is not
+      // (there are a few a second during an election).
+      this.#log[end.opened ? 'info' : 'debug'](
         { manager, code: grpc.status[end.code], reason: end.reason, leader: end.leaderAddr },
-        'session ended',
+        end.opened ? 'session ended' : 'session attempt failed',
       );
       if (end.answered || end.opened) this.#suspects.delete(manager);
       else this.#suspects.set(manager, performance.now() + SUSPECT_MS);
