@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `lab`: the command line over the Lab library, one verb per method. Run as root:
 // `npm run lab -- up --managers 1 --workers 2`.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { LabError } from './errors.js';
 import { Lab, type LabCreateOptions, type LabNodesOptions } from './lab.js';
-import type { NodeCapacity } from './lab-state.js';
+import type { LabDaemon, NodeCapacity } from './lab-state.js';
+import { LAB_DAEMONS } from './node-daemons.js';
 import { parseCapacityFlag, parseLabelFlag } from './node-flags.js';
 import { TASK_IMAGE } from './task-image.js';
 import { DEFAULT_UNDERLAY_CIDR } from './underlay-subnet.js';
@@ -22,6 +24,11 @@ function count(text: string): number {
     throw new InvalidArgumentError('want a whole number from 0 to 99');
   }
   return value;
+}
+
+function lineCount(text: string): number {
+  if (!/^\d+$/.test(text)) throw new InvalidArgumentError('want a whole number');
+  return Number(text);
 }
 
 function seconds(text: string): number {
@@ -233,6 +240,20 @@ program
   .argument('<node>', 'node name')
   .action(async (node: string) => {
     await (await Lab.open({ onProgress: progress })).start(node);
+  });
+
+program
+  .command('logs')
+  .description("print a node's daemon log (its stdout and stderr)")
+  .argument('<node>', 'node name')
+  .addArgument(new Argument('[daemon]', 'which daemon').choices(LAB_DAEMONS).default('shoald'))
+  .option('--tail <lines>', 'only the last lines', lineCount)
+  .action(async (node: string, daemon: LabDaemon, flags: { tail?: number }) => {
+    const file = (await Lab.open()).logFile(node, daemon);
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    const shown = flags.tail === undefined ? lines : lines.slice(-flags.tail);
+    process.stdout.write(shown.length > 0 ? `${shown.join('\n')}\n` : '');
   });
 
 program

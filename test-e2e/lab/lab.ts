@@ -29,6 +29,7 @@ import {
 } from './lab-state.js';
 import { type TeardownReport, tearDownLab } from './lab-teardown.js';
 import {
+  daemonLogFile,
   isDaemonAlive,
   isProcessRunning,
   LAB_DAEMONS,
@@ -596,6 +597,11 @@ export class Lab {
     await ensureNodeUts(record.paths, record.hostname);
     const daemons = LAB_DAEMONS.filter((daemon) => daemon !== 'shoald' || this.#state.shoald);
     await this.#startDaemons(record, daemons, options.signal);
+  }
+
+  /** The log file (stdout and stderr) of `daemon` on node `name`. */
+  logFile(name: string, daemon: LabDaemon): string {
+    return daemonLogFile(this.node(name).paths, daemon);
   }
 
   /** `cut`: takes node `name`'s underlay link down (the host side of its veth). */
