@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodePut, KvStore } from '../bench/kv-store.js';
 import type { Message, RaftId } from '../core/types.js';
-import { ProposalDroppedError } from '../errors.js';
+import { ProposalDroppedError, RaftStoppedError } from '../errors.js';
 import type { RaftTransport, TransportHandler } from '../transport/raft-transport.js';
 import { RaftNode } from './raft-node.js';
 
@@ -14,6 +14,8 @@ import { RaftNode } from './raft-node.js';
 class MemoryNetwork {
   readonly handlers = new Map<RaftId, TransportHandler>();
   readonly cut = new Set<RaftId>();
+  /** Members that send but receive nothing. */
+  readonly deaf = new Set<RaftId>();
 
   transport(id: RaftId): RaftTransport {
     return {
@@ -22,7 +24,7 @@ class MemoryNetwork {
       },
       send: (msgs: readonly Message[]) => {
         for (const m of msgs) {
-          if (this.cut.has(m.from) || this.cut.has(m.to)) continue;
+          if (this.cut.has(m.from) || this.cut.has(m.to) || this.deaf.has(m.to)) continue;
           const h = this.handlers.get(m.to);
           if (h !== undefined) queueMicrotask(() => h.onMessages([m]));
         }
@@ -84,5 +86,68 @@ describe('RaftNode under partition', () => {
     const err = await lost.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProposalDroppedError);
     expect((err as Error).message).toMatch(/was overwritten by a new leader before it committed/);
+  });
+});
+
+/** A KvStore that remembers at which index each key was last written. */
+class RecordingKv extends KvStore {
+  readonly appliedAt = new Map<string, number>();
+  override apply(data: Uint8Array, index: number): number {
+    const klen = Buffer.from(data).readUInt16LE(0);
+    this.appliedAt.set(
+      Buffer.from(data)
+        .subarray(2, 2 + klen)
+        .toString(),
+      index,
+    );
+    return super.apply(data, index);
+  }
+}
+
+describe('RaftNode restarts', () => {
+  it('RaftNode: does not settle a new proposal with its own entry from before a restart', async () => {
+    root = await mkdtemp(join(tmpdir(), 'shoal-raft-restart-'));
+    const net = new MemoryNetwork();
+    const ids = [1, 2, 3];
+    const start = (id: number, sm: KvStore) =>
+      RaftNode.create({
+        id,
+        peers: ids,
+        dataDir: join(root, `m${id}`),
+        transport: net.transport(id),
+        stateMachine: sm,
+        tickMs: 10,
+        requestTimeoutMs: 20_000,
+      });
+    const kvs = new Map(ids.map((id) => [id, new RecordingKv()]));
+    for (const id of ids) nodes.push(await start(id, kvs.get(id)!));
+    await waitFor(() => nodes.some((n) => n.isLeader));
+    const f = nodes.find((n) => !n.isLeader)!;
+    await waitFor(() => f.leaderId !== 0);
+    // The follower's first proposal reaches the leader and commits, but the follower
+    // hears nothing back before it stops.
+    net.deaf.add(f.id);
+    const lost = f.propose(encodePut(Buffer.from('x'), Buffer.from('old run'))).catch((e) => e);
+    const l = nodes.find((n) => n.isLeader)!;
+    await waitFor(() => kvs.get(l.id)!.appliedAt.has('x'));
+    await f.stop();
+    expect(await lost).toBeInstanceOf(RaftStoppedError);
+    nodes = nodes.filter((n) => n !== f);
+    const kv = new RecordingKv();
+    const again = await start(f.id, kv);
+    nodes.push(again);
+    // Propose the moment the restarted member learns the leader: its old entry for x
+    // arrives (and is applied) right after, while the new proposal is pending.
+    const mine = new Promise<number>((resolve, reject) => {
+      const off = again.onEvent((e) => {
+        if (e.type !== 'leaderChanged' || e.leaderId === 0) return;
+        off();
+        again.propose(encodePut(Buffer.from('y'), Buffer.from('new run'))).then(resolve, reject);
+      });
+    });
+    net.deaf.delete(f.id);
+    const index = await mine;
+    expect(kv.appliedAt.get('x')).toBeGreaterThan(0);
+    expect(index).toBe(kv.appliedAt.get('y'));
   });
 });

@@ -149,7 +149,13 @@ export class RaftNode<R = unknown> {
   #term = 0;
   #leader: RaftId = 0;
   #role: Role = 'follower';
-  #seq = 0;
+  /**
+   * Sequence numbers tag our proposals in the log. They must never repeat across
+   * restarts, or a re-applied entry of a previous run would settle a new caller's
+   * proposal: start from the wall clock in 1/1024 ms (below 2^53 until the year 2248),
+   * which a run cannot outpace at fewer than a million proposals per second.
+   */
+  #seq = Date.now() * 1024;
   readonly #proposals = new Map<number, PendingProposal<R>>();
   /** Log index -> our sequence numbers in that entry, for entries not applied yet. */
   readonly #ourIndexes = new Map<number, number[]>();
