@@ -187,10 +187,23 @@ describe('AgentSession', () => {
     void (async () => {
       for await (const event of watch) downs.push(event);
     })();
+    await cluster.store.update((tx) =>
+      tx.create(
+        'tasks',
+        pb.Task.fromPartial({
+          id: 't1',
+          nodeId: 'w1',
+          status: { state: pb.TaskState.TASK_STATE_RUNNING },
+        }),
+      ),
+    );
     const agent = await startAgent([a.addr, b.addr]);
     const events = record(agent);
+    const sets = agent.assignments();
     await vi.waitFor(() => expect(agent.manager).toBe(a.addr), { timeout: 5000 });
     await vi.waitFor(() => expect(agent.heartbeatPeriodMs).toBeLessThan(1000), { timeout: 3000 });
+    const before = (await sets.next()).value as Assignments;
+    expect([...before.tasks.keys()]).toEqual(['t1']);
 
     // The leader's process dies; the follower is not leader yet and names the old one.
     a.server.forceShutdown();
@@ -203,6 +216,10 @@ describe('AgentSession', () => {
     await vi.waitFor(() => expect(agent.manager).toBe(b.addr), { timeout: 3000, interval: 10 });
     const movedMs = performance.now() - electedAt;
     expect(movedMs).toBeLessThan(1000);
+    // The new leader sends the complete set again; the task is still there.
+    const after = (await sets.next()).value as Assignments;
+    expect([...after.tasks.keys()]).toEqual(['t1']);
+    void sets.return?.();
 
     // Past the new leader's grace period, with heartbeats flowing to it.
     await new Promise((resolve) => setTimeout(resolve, b.dispatcher.graceMs + 300));
