@@ -193,6 +193,10 @@ export class GrpcTransport implements RaftTransport {
       // Peers restart often in tests and in rolling upgrades: retry connecting quickly.
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
+      // A peer that vanishes without a reset (host down, partition) would leave the
+      // stream open and silent forever; pings find the dead connection and break it.
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
       'grpc.max_send_message_length': this.#o.maxMessageBytes,
       'grpc.max_receive_message_length': this.#o.maxMessageBytes,
       ...this.#o.channelOptions,
