@@ -487,7 +487,7 @@ export class Lab {
   }
 
   /**
-   * `exec`: runs `argv` in node `name`'s network namespace, with `SHOAL_HOST` and
+   * `exec`: runs `argv` in node `name`'s network and UTS namespaces, with `SHOAL_HOST` and
    * `DOCKER_HOST` pointing at its daemons and `shoal` and `docker` on PATH.
    *
    * @returns the exit code (128 + signal number when killed by a signal) and, with

@@ -2,6 +2,7 @@
 // docker, umount, …), so every failure becomes a LabError that names the command and
 // quotes its stderr.
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { LabError } from './errors.js';
 
 /** Options of {@link runCommand}. */
@@ -71,7 +72,8 @@ export function runCommand(
       );
     });
     child.on('close', (code, signal) => {
-      const exitCode = code ?? 128;
+      // Killed by a signal (a timeout, say): report it as a shell would, 128 + its number.
+      const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
       if (exitCode === 0 || options.allowFailure) {
         resolve({ exitCode, stdout, stderr });
         return;
