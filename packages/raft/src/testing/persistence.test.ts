@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { checkLinearizable } from './linearizability.js';
 import { SimCluster } from './sim-cluster.js';
 
 /** Steps until `done` holds (at most `max` steps); returns whether it did. */
@@ -73,6 +74,29 @@ describe('persistence', () => {
     sim.invoke(2, sim.leader(), { kind: 'get', key: 'k' });
     expect(stepUntil(sim, () => sim.isIdle(2))).toBe(true);
     expect(sim.history.at(-1)?.output).toBe('v4');
+    expect(sim.oracle.violations).toEqual([]);
+  });
+});
+
+describe('stale reads', () => {
+  it('read index: a deposed leader cut off with its client never serves a stale read when a new leader took a write', () => {
+    const sim = new SimCluster({ seed: 11 });
+    expect(stepUntil(sim, () => sim.leader() !== 0)).toBe(true);
+    const old = sim.leader();
+    sim.invoke(1, old, { kind: 'put', key: 'k', value: 'v1' });
+    expect(stepUntil(sim, () => sim.isIdle(1))).toBe(true);
+    const others = [1, 2, 3, 4, 5].filter((id) => id !== old);
+    sim.net.partition([old], others);
+    sim.slowClock(old, 10, 200);
+    expect(stepUntil(sim, () => others.includes(sim.findLeader()))).toBe(true);
+    sim.invoke(2, sim.findLeader(), { kind: 'put', key: 'k', value: 'v2' });
+    expect(stepUntil(sim, () => sim.isIdle(2))).toBe(true);
+    expect(sim.get(old).raw.status().role).toBe('leader');
+    sim.invoke(3, old, { kind: 'get', key: 'k' });
+    for (let i = 0; i < 60; i++) sim.step();
+    const read = sim.history.find((op) => op.client === 3);
+    expect(read).toBeUndefined();
+    expect(checkLinearizable(sim.history).ok).toBe(true);
     expect(sim.oracle.violations).toEqual([]);
   });
 });

@@ -18,8 +18,8 @@ export class SafetyOracle {
   readonly violations: string[] = [];
   /** term → the member that led it. */
   readonly #leaders = new Map<number, RaftId>();
-  /** index → the entry first seen committed there. */
-  readonly #committed = new Map<number, Fingerprint>();
+  /** index → the entry first seen committed there, and the observer's term then. */
+  readonly #committed = new Map<number, Fingerprint & { seenIn: number }>();
   /** index → the entry first applied there, and the state machine hash after it. */
   readonly #applied = new Map<number, Fingerprint & { state: number }>();
   /** `index:term` → hash of the whole log prefix ending there (Log Matching). */
@@ -81,19 +81,24 @@ export class SafetyOracle {
     return this.#prefix.get(`${index}:${term}`) ?? mix(0, index, term);
   }
 
-  /** A member's commit index covers `entries`: they must never change (Leader Completeness oracle). */
-  committed(id: RaftId, entries: readonly Entry[]): void {
+  /** Member `id`, at `term`, commits `entries`: they must never change (Leader Completeness oracle). */
+  committed(id: RaftId, term: number, entries: readonly Entry[]): void {
     for (const e of entries) {
       const f = fingerprint(e);
       const known = this.#committed.get(e.index);
-      if (known === undefined) this.#committed.set(e.index, f);
+      if (known === undefined) this.#committed.set(e.index, { ...f, seenIn: term });
       else if (known.term !== f.term || known.hash !== f.hash) {
         this.#fail(`Commit safety: member ${id} committed a different entry at index ${e.index}`);
       }
     }
   }
 
-  /** Leader Completeness: a new leader's log holds every committed entry above `firstIndex`. */
+  /**
+   * Leader Completeness: a new leader of `term` holds every entry above `firstIndex` that
+   * was committed in an earlier term. Observations are made once per step, so an entry
+   * first seen committed by a member already at `term` or later may have been committed
+   * after this leader was elected, and is not required of it.
+   */
   newLeader(
     id: RaftId,
     term: number,
@@ -106,7 +111,7 @@ export class SafetyOracle {
     const got = entries(firstIndex, hi + 1);
     const byIndex = new Map(got.map((e) => [e.index, e]));
     for (const [idx, f] of this.#committed) {
-      if (idx < firstIndex) continue;
+      if (idx < firstIndex || f.seenIn >= term) continue;
       const e = byIndex.get(idx);
       if (e === undefined || e.term !== f.term || fingerprint(e).hash !== f.hash) {
         this.#fail(

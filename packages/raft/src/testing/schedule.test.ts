@@ -52,7 +52,7 @@ describe('safety oracle', () => {
 
   it('safety oracle: reports Leader Completeness when a new leader lacks a committed entry', () => {
     const o = new SafetyOracle();
-    o.committed(1, [e(5, 1, 'a')]);
+    o.committed(1, 1, [e(5, 1, 'a')]);
     o.newLeader(2, 2, 1, () => [e(5, 2, 'b')]);
     expect(o.violations[0]).toMatch(
       /Leader Completeness: leader 2 of term 2 lacks committed entry 5/,

@@ -107,6 +107,10 @@ export function runSchedule(seed: number, options: ScheduleOptions = {}): Schedu
     }
   };
 
+  // Clients stick to the member that last served them, as real clients do, so a deposed
+  // leader cut off with its clients keeps getting requests (the stale-read trap, I05).
+  const sticky = new Map<number, RaftId>();
+
   const faults = (): void => {
     const members = all();
     const down = members.filter((id) => !sim.get(id).up);
@@ -114,6 +118,11 @@ export function runSchedule(seed: number, options: ScheduleOptions = {}): Schedu
     const leader = sim.leader();
     // Disks stall for a while: writes pile up unsynced, so a crash then loses them.
     for (const id of upIds) if (rng.chance(0.02)) sim.stallDisk(id, 1 + rng.int(10));
+    // Clocks drift: a member's ticks slow down to a half or a third for a while.
+    if (rng.chance(0.02)) {
+      const id = leader !== 0 && rng.chance(0.7) ? leader : upIds[rng.int(upIds.length)];
+      if (id !== undefined) sim.slowClock(id, 2 + rng.int(3), 20 + rng.int(100));
+    }
     if (rng.chance(0.012) && down.length < 2) {
       // Crash one member, the leader half of the time.
       const id = leader !== 0 && rng.chance(0.5) ? leader : upIds[rng.int(upIds.length)];
@@ -131,7 +140,17 @@ export function runSchedule(seed: number, options: ScheduleOptions = {}): Schedu
       }
     }
     for (const id of down) if (rng.chance(0.06)) sim.restart(id);
-    if (!sim.net.partitioned && rng.chance(0.006)) {
+    if (!sim.net.partitioned && leader !== 0 && rng.chance(0.003)) {
+      // The stale-read trap (I05): the leader alone on one side, with a slow clock so it
+      // notices late, while the others elect a new leader and take writes.
+      partitions++;
+      sim.net.partition(
+        [leader],
+        members.filter((id) => id !== leader),
+      );
+      sim.slowClock(leader, 4, 60);
+      for (let i = 0; i < 2; i++) sticky.set(1 + rng.int(clients), leader);
+    } else if (!sim.net.partitioned && rng.chance(0.006)) {
       partitions++;
       const leader = sim.leader();
       const group = members.filter(() => rng.chance(0.4));
@@ -158,20 +177,26 @@ export function runSchedule(seed: number, options: ScheduleOptions = {}): Schedu
 
   const traffic = (): void => {
     for (let c = 1; c <= clients; c++) {
-      if (!sim.isIdle(c) || !rng.chance(0.05)) continue;
+      if (!sim.isIdle(c) || !rng.chance(0.07)) continue;
       const leader = sim.leader();
       const members = all();
-      const node = leader !== 0 && rng.chance(0.8) ? leader : members[rng.int(members.length)]!;
+      let node = sticky.get(c);
+      if (node === undefined || rng.chance(0.1)) {
+        node = leader !== 0 && rng.chance(0.8) ? leader : members[rng.int(members.length)]!;
+      }
       const key = KEYS[rng.int(KEYS.length)]!;
       const r = rng.next();
       const value = `${c}.${sim.now}`;
-      if (r < 0.4) sim.invoke(c, node, { kind: 'put', key, value });
+      let ok: boolean;
+      if (r < 0.4) ok = sim.invoke(c, node, { kind: 'put', key, value });
       else if (r < 0.6) {
         const expected = rng.chance(0.3)
           ? null
           : `${1 + rng.int(clients)}.${Math.max(0, sim.now - rng.int(50))}`;
-        sim.invoke(c, node, { kind: 'cas', key, expected, value });
-      } else sim.invoke(c, node, { kind: 'get', key });
+        ok = sim.invoke(c, node, { kind: 'cas', key, expected, value });
+      } else ok = sim.invoke(c, node, { kind: 'get', key });
+      if (ok) sticky.set(c, node);
+      else sticky.delete(c);
     }
   };
 

@@ -47,6 +47,9 @@ export class SimMember {
   outstanding: Ready | undefined;
   /** A stalled disk does not sync before this step (writes pile up, unsynced). */
   diskStalledUntil = 0;
+  /** A slow clock ticks once every `clockDivisor` steps until `clockSlowUntil`. */
+  clockSlowUntil = 0;
+  clockDivisor = 1;
   appliedIndex = 0;
   /** Prefix hash of the stored log by index (Log Matching). */
   prefix = new Map<number, number>();
@@ -144,6 +147,13 @@ export class SimCluster {
   /** Stalls `id`'s disk for `steps` steps: its writes stay unsynced (and its acks unsent). */
   stallDisk(id: RaftId, steps: number): void {
     this.get(id).diskStalledUntil = this.now + steps;
+  }
+
+  /** Slows `id`'s clock: it ticks once every `divisor` steps for `steps` steps (clock skew). */
+  slowClock(id: RaftId, divisor: number, steps: number): void {
+    const m = this.get(id);
+    m.clockDivisor = divisor;
+    m.clockSlowUntil = this.now + steps;
   }
 
   /** Starts `id` again from its durable state. */
@@ -298,7 +308,9 @@ export class SimCluster {
     this.now++;
     this.oracle.now = this.now;
     for (const m of this.members.values()) {
-      if (m.up && !this.rng.chance(options.skipTick ?? 0)) m.raw.tick();
+      if (!m.up || this.rng.chance(options.skipTick ?? 0)) continue;
+      if (m.clockSlowUntil > this.now && this.now % m.clockDivisor !== 0) continue;
+      m.raw.tick();
     }
     this.drain();
     for (const [client, p] of this.#pending) {
@@ -529,7 +541,8 @@ export class SimCluster {
         }
       }
       const lo = Math.max(m.commitChecked + 1, st.firstIndex);
-      if (st.commit >= lo) this.oracle.committed(m.id, m.raw.logEntries(lo, st.commit + 1));
+      if (st.commit >= lo)
+        this.oracle.committed(m.id, st.term, m.raw.logEntries(lo, st.commit + 1));
       m.commitChecked = Math.max(m.commitChecked, st.commit);
     }
   }
