@@ -416,7 +416,7 @@ export class Lab {
         records.push({
           name,
           role,
-          hostname: name,
+          hostname: `lab-${name}`,
           ip,
           labels: { 'org.shoal.lab.node': name, ...options.labels[name] },
           capacity: options.capacity[name] ?? null,

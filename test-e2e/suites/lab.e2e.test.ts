@@ -25,8 +25,6 @@ import {
 
 const suiteStarted = Date.now();
 const layout = compileLabLayout();
-// deploy/bin/shoald runs packages/cli/dist/shoald.js: both must exist for the lab to run it.
-const withShoald = hasShoald() && existsSync(join(layout.repoRoot, 'packages/cli/dist/shoald.js'));
 const HTTP_PORT = 8080;
 const NODES = ['m1', 'w1', 'w2'] as const;
 
@@ -117,7 +115,6 @@ beforeAll(async () => {
   lab = await Lab.create({
     managers: 1,
     workers: 2,
-    shoald: withShoald,
     labels: { w1: { zone: 'a' } },
   });
 }, 180_000);
@@ -147,7 +144,7 @@ describe('lab', () => {
     for (const node of status.nodes) {
       expect(node.pids.containerd).toBeGreaterThan(0);
       expect(node.pids.dockerd).toBeGreaterThan(0);
-      if (withShoald) expect(node.pids.shoald).toBeGreaterThan(0);
+      expect(node.pids.shoald).toBeGreaterThan(0);
       expect(node.linkUp).toBe(true);
     }
   });
@@ -160,8 +157,8 @@ describe('lab', () => {
       const id = await run(name, ['docker', 'image', 'inspect', '--format', '{{.Id}}', lab.image]);
       expect(id).toMatch(/^sha256:/);
       // Each node has its own UTS namespace: the engine and a shell see the node's name.
-      expect(await run(name, ['docker', 'info', '--format', '{{.Name}}'])).toBe(name);
-      expect(await run(name, ['hostname'])).toBe(name);
+      expect(await run(name, ['docker', 'info', '--format', '{{.Name}}'])).toBe(`lab-${name}`);
+      expect(await run(name, ['hostname'])).toBe(`lab-${name}`);
     }
     const labels = await run('w1', ['docker', 'info', '--format', '{{json .Labels}}']);
     expect(JSON.parse(labels)).toContain('zone=a');
@@ -231,14 +228,14 @@ describe('lab', () => {
     }
   });
 
-  it.skipIf(!withShoald)('lab: shoal info answers on every node when shoald runs', async () => {
+  it('lab: shoal info answers on every node when shoald runs', async () => {
     for (const name of NODES) {
       const info = JSON.parse(await run(name, ['shoal', 'info', '--format', 'json'])) as {
         nodeId: string;
         hostname: string;
         swarmState: string;
       };
-      expect(info.hostname).toBe(name);
+      expect(info.hostname).toBe(`lab-${name}`);
       expect(info.nodeId).not.toBe('');
       expect(info.swarmState).toBe('inactive');
     }
@@ -276,7 +273,7 @@ describe('lab', () => {
     const status = (await lab.status()).nodes.find((node) => node.name === 'w2');
     expect(status?.pids.containerd).toBeGreaterThan(0);
     expect(status?.pids.dockerd).toBeGreaterThan(0);
-    if (withShoald) expect(status?.pids.shoald).toBeGreaterThan(0);
+    expect(status?.pids.shoald).toBeGreaterThan(0);
     expect(
       await run('w2', ['docker', 'image', 'inspect', '--format', '{{.Id}}', lab.image]),
     ).toMatch(/^sha256:/);
@@ -304,30 +301,29 @@ describe('lab', () => {
     expect(await run('m1', ['docker', 'info', '--format', '{{.Images}}'])).not.toBe('0');
   });
 
-  it.skipIf(!withShoald)('lab: kill --only shoald leaves the runtime running', async () => {
+  it('lab: kill --only shoald leaves the runtime running', async () => {
     const before = (await lab.status()).nodes.find((node) => node.name === 'w1')!;
     await lab.kill('w1', { only: 'shoald' });
     const after = (await lab.status()).nodes.find((node) => node.name === 'w1')!;
     expect(after.pids.shoald).toBeNull();
     expect(after.pids.dockerd).toBe(before.pids.dockerd);
     await lab.start('w1');
-    expect(JSON.parse(await run('w1', ['shoal', 'info', '--format', 'json'])).hostname).toBe('w1');
+    expect(JSON.parse(await run('w1', ['shoal', 'info', '--format', 'json'])).hostname).toBe(
+      'lab-w1',
+    );
   });
 
-  it.skipIf(!withShoald)(
-    'lab: stop --only shoald lets shoald drain and exit on SIGTERM',
-    async () => {
-      const before = (await lab.status()).nodes.find((node) => node.name === 'm1')!;
-      expect(await lab.stop('m1', { only: 'shoald' })).toBe(true);
-      const after = (await lab.status()).nodes.find((node) => node.name === 'm1')!;
-      expect(after.pids.shoald).toBeNull();
-      expect(after.pids.dockerd).toBe(before.pids.dockerd);
-      await lab.start('m1');
-      expect(JSON.parse(await run('m1', ['shoal', 'info', '--format', 'json'])).hostname).toBe(
-        'm1',
-      );
-    },
-  );
+  it('lab: stop --only shoald lets shoald drain and exit on SIGTERM', async () => {
+    const before = (await lab.status()).nodes.find((node) => node.name === 'm1')!;
+    expect(await lab.stop('m1', { only: 'shoald' })).toBe(true);
+    const after = (await lab.status()).nodes.find((node) => node.name === 'm1')!;
+    expect(after.pids.shoald).toBeNull();
+    expect(after.pids.dockerd).toBe(before.pids.dockerd);
+    await lab.start('m1');
+    expect(JSON.parse(await run('m1', ['shoal', 'info', '--format', 'json'])).hostname).toBe(
+      'lab-m1',
+    );
+  });
 
   it('lab: cut takes a node off the underlay and heal brings it back', async () => {
     await lab.cut('w1');
