@@ -17,15 +17,12 @@ import type {
   Rng,
   Role,
 } from '../core/types.js';
-import {
-  NotLeaderError,
-  ProposalDroppedError,
-  RaftStoppedError,
-  RaftTimeoutError,
-} from '../errors.js';
+import { NotLeaderError, ProposalDroppedError, RaftStoppedError } from '../errors.js';
 import { FileStorage } from '../storage/file-storage.js';
 import type { RaftTransport } from '../transport/raft-transport.js';
-import { type BatchItem, decodeBatch, encodeBatch } from './proposal-batch.js';
+import { armDeadline, guardedWaiter, type Waiter } from './deadline.js';
+import { decodeBatch, encodeBatch } from './proposal-batch.js';
+import { ProposalTracker } from './proposal-tracker.js';
 
 /** The replicated state machine a RaftNode drives. `R` is what `apply` returns. */
 export interface StateMachine<R> {
@@ -101,23 +98,10 @@ export interface CallOptions {
 /** Node lifecycle: `running` until `stop()` (or a storage failure), then `stopped`. */
 export type RaftNodeState = 'running' | 'stopping' | 'stopped';
 
-interface Waiter<T> {
-  resolve(v: T): void;
-  reject(e: unknown): void;
-}
-
-interface PendingProposal<R> extends Waiter<R> {
-  /** Log index once the entry was seen in a Ready (undefined while forwarded). */
-  index?: number;
-}
-
 interface AppliedWaiter {
   readonly index: number;
   readonly waiter: Waiter<number>;
 }
-
-/** Upper bound of client data in one batch entry (the core's default maxSizePerMsg). */
-const MAX_BATCH_BYTES = 1024 * 1024;
 
 const CRYPTO_RNG: Rng = { int: (n) => randomInt(n) };
 
@@ -156,12 +140,7 @@ export class RaftNode<R = unknown> {
    * which a run cannot outpace at fewer than a million proposals per second.
    */
   #seq = Date.now() * 1024;
-  readonly #proposals = new Map<number, PendingProposal<R>>();
-  /** Log index -> our sequence numbers in that entry, for entries not applied yet. */
-  readonly #ourIndexes = new Map<number, number[]>();
-  /** Proposals waiting for the next Ready; they go to the core as one batch entry. */
-  #queued: BatchItem[] = [];
-  #queuedBytes = 0;
+  readonly #proposals: ProposalTracker<R>;
   readonly #reads = new Map<string, Waiter<number>>();
   /** Callers waiting for the applied index to reach a value. */
   #appliedWaiters: AppliedWaiter[] = [];
@@ -186,6 +165,7 @@ export class RaftNode<R = unknown> {
     this.#snapshotEvery = o.snapshotEvery ?? 10_000;
     this.#requestTimeoutMs = o.requestTimeoutMs ?? 10_000;
     this.#tickMs = o.tickMs ?? 100;
+    this.#proposals = new ProposalTracker(o.id);
     const snap = storage.snapshot();
     this.#conf = snap.meta.conf;
     this.#applied = snap.meta.index;
@@ -334,13 +314,10 @@ export class RaftNode<R = unknown> {
     if (err !== undefined) return Promise.reject(err);
     const seq = ++this.#seq;
     return new Promise<R>((resolve, reject) => {
-      const p: PendingProposal<R> = this.#waiter(options.signal, resolve, reject, () =>
-        this.#proposals.delete(seq),
+      const w = this.#waiter(options.signal, { resolve, reject }, () =>
+        this.#proposals.forget(seq),
       );
-      this.#proposals.set(seq, p);
-      this.#queued.push({ proposer: this.id, seq, data });
-      this.#queuedBytes += data.length;
-      if (this.#queuedBytes >= MAX_BATCH_BYTES) this.#flushProposals();
+      if (this.#proposals.add(seq, data, w)) this.#flushProposals();
       this.#schedule();
     });
   }
@@ -353,36 +330,12 @@ export class RaftNode<R = unknown> {
    * per batch costs more CPU than the wait saves on this 2-core machine.)
    */
   #flushProposals(): void {
-    if (this.#queued.length === 0) return;
-    const items = this.#queued;
-    this.#queued = [];
-    this.#queuedBytes = 0;
-    let from = 0;
-    while (from < items.length) {
-      let to = from;
-      let bytes = 0;
-      while (
-        to < items.length &&
-        (to === from || bytes + items[to]!.data.length <= MAX_BATCH_BYTES)
-      ) {
-        bytes += items[to]!.data.length;
-        to++;
-      }
-      const batch = items.slice(from, to);
-      from = to;
+    for (const batch of this.#proposals.takeBatches()) {
       try {
         this.#raw.propose(encodeBatch(batch));
       } catch (e) {
-        this.#rejectBatch(batch, this.#withLeader(e));
+        this.#proposals.rejectBatch(batch, this.#withLeader(e));
       }
-    }
-  }
-
-  #rejectBatch(batch: readonly BatchItem[], err: unknown): void {
-    for (const it of batch) {
-      const p = this.#proposals.get(it.seq);
-      this.#proposals.delete(it.seq);
-      p?.reject(err);
     }
   }
 
@@ -412,7 +365,7 @@ export class RaftNode<R = unknown> {
     if (err !== undefined) return Promise.reject(err);
     if (this.#role !== 'leader') return Promise.reject(new NotLeaderError(this.#leader));
     return new Promise<ConfState>((resolve, reject) => {
-      const done = this.#deadline(options.signal, (e) => {
+      const done = armDeadline(options.signal, this.#requestTimeoutMs, (e) => {
         off();
         reject(e);
       });
@@ -454,14 +407,10 @@ export class RaftNode<R = unknown> {
     this.#schedule();
     return new Promise<RaftId>((resolve, reject) => {
       // An election takes up to 2 × electionTick; give the transfer that and some.
-      const done = this.#deadline(
-        options.signal,
-        (e) => {
-          off();
-          reject(e);
-        },
-        this.#tickMs * 25,
-      );
+      const done = armDeadline(options.signal, this.#tickMs * 25, (e) => {
+        off();
+        reject(e);
+      });
       const off = this.onEvent((e) => {
         if (e.type === 'leaderChanged' && e.leaderId !== this.id && e.leaderId !== 0) {
           done();
@@ -501,59 +450,9 @@ export class RaftNode<R = unknown> {
     return undefined;
   }
 
-  /**
-   * Arms the request timeout and the caller's signal; `fail` runs at most once, on
-   * either. Returns the disarm function, which the success path must call.
-   */
-  #deadline(
-    signal: AbortSignal | undefined,
-    fail: (e: unknown) => void,
-    ms = this.#requestTimeoutMs,
-  ): () => void {
-    let armed = true;
-    const onAbort = () => {
-      disarm();
-      fail(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      disarm();
-      fail(new RaftTimeoutError(ms));
-    }, ms);
-    timer.unref();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const disarm = () => {
-      if (!armed) return;
-      armed = false;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    return disarm;
-  }
-
-  /**
-   * A waiter whose settling disarms its deadline; on timeout or abort `forget` removes
-   * it from wherever it is registered, then it rejects.
-   */
-  #waiter<T>(
-    signal: AbortSignal | undefined,
-    resolve: (v: T) => void,
-    reject: (e: unknown) => void,
-    forget: () => void,
-  ): Waiter<T> {
-    const done = this.#deadline(signal, (e) => {
-      forget();
-      reject(e);
-    });
-    return {
-      resolve: (v) => {
-        done();
-        resolve(v);
-      },
-      reject: (e) => {
-        done();
-        reject(e);
-      },
-    };
+  /** A waiter with this node's request timeout and the caller's signal. */
+  #waiter<T>(signal: AbortSignal | undefined, settle: Waiter<T>, forget: () => void): Waiter<T> {
+    return guardedWaiter({ signal, ms: this.#requestTimeoutMs }, settle, forget);
   }
 
   #withLeader(e: unknown): unknown {
@@ -592,7 +491,7 @@ export class RaftNode<R = unknown> {
     ctx.writeDoubleLE(++this.#seq, 8);
     const key = ctx.toString('hex');
     return new Promise<number>((resolve, reject) => {
-      const w = this.#waiter(signal, resolve, reject, () => this.#reads.delete(key));
+      const w = this.#waiter(signal, { resolve, reject }, () => this.#reads.delete(key));
       this.#reads.set(key, w);
       try {
         this.#raw.readIndex(ctx);
@@ -610,7 +509,7 @@ export class RaftNode<R = unknown> {
     return new Promise<number>((resolve, reject) => {
       const entry: AppliedWaiter = {
         index,
-        waiter: this.#waiter(signal, resolve, reject, () => {
+        waiter: this.#waiter(signal, { resolve, reject }, () => {
           this.#appliedWaiters = this.#appliedWaiters.filter((w) => w !== entry);
         }),
       };
@@ -674,7 +573,7 @@ export class RaftNode<R = unknown> {
       if (this.#state === 'stopped' || this.#pumping !== undefined) return;
       this.#pumping = this.#pump().finally(() => {
         this.#pumping = undefined;
-        if (this.#state !== 'stopped' && (this.#raw.hasReady() || this.#queued.length > 0)) {
+        if (this.#state !== 'stopped' && (this.#raw.hasReady() || this.#proposals.hasQueued)) {
           this.#schedule();
         }
       });
@@ -706,7 +605,7 @@ export class RaftNode<R = unknown> {
     // Messages not predicated on this Ready's write go out now, in parallel with the
     // fsync (thesis §10.2.1).
     this.#send(rd.messages);
-    for (const e of rd.entries) this.#noteOurEntry(e);
+    for (const e of rd.entries) this.#proposals.noteEntry(e);
     // The in-memory log changes at once; the promise settles when the write is durable.
     let saved: Promise<void> | undefined;
     if (rd.entries.length > 0 || rd.hardState !== undefined || rd.snapshot !== undefined) {
@@ -791,53 +690,13 @@ export class RaftNode<R = unknown> {
     }
   }
 
-  #noteOurEntry(e: Entry): void {
-    if (e.type !== 'normal') return;
-    const items = decodeBatch(e.data);
-    if (items === undefined) return;
-    const ours: number[] = [];
-    for (const it of items) {
-      if (it.proposer !== this.id) continue;
-      const p = this.#proposals.get(it.seq);
-      if (p === undefined) continue;
-      p.index = e.index;
-      ours.push(it.seq);
-    }
-    if (ours.length > 0) this.#ourIndexes.set(e.index, ours);
-  }
-
   #apply(e: Entry): void {
     this.#applied = e.index;
-    const expected = this.#ourIndexes.get(e.index);
-    if (expected !== undefined) this.#ourIndexes.delete(e.index);
     if (e.type === 'confChange') {
       this.#conf = this.#raw.applyConfChange(decodeConfChange(e.data));
       this.#emit({ type: 'confChanged', conf: this.#conf });
-    } else {
-      // Not a batch: the empty entry a new leader appends (Raft §8), nothing to apply.
-      for (const it of decodeBatch(e.data) ?? []) {
-        const result = this.#sm.apply(it.data, e.index);
-        if (it.proposer !== this.id) continue;
-        const p = this.#proposals.get(it.seq);
-        if (p === undefined) continue;
-        this.#proposals.delete(it.seq);
-        p.resolve(result);
-      }
     }
-    // Ours that were at this index but did not come back: a new leader overwrote them.
-    for (const seq of expected ?? []) this.#dropOverwritten(seq, e.index);
-  }
-
-  /** Our entry at `index` was replaced by another leader's: its proposal is lost. */
-  #dropOverwritten(seq: number, index: number): void {
-    const p = this.#proposals.get(seq);
-    if (p === undefined) return;
-    this.#proposals.delete(seq);
-    p.reject(
-      new ProposalDroppedError(
-        `entry ${index} was overwritten by a new leader before it committed`,
-      ),
-    );
+    this.#proposals.applyEntry(e, (data, index) => this.#sm.apply(data, index));
   }
 
   #releaseAppliedWaiters(): void {
@@ -864,8 +723,7 @@ export class RaftNode<R = unknown> {
         cause: error,
       },
     );
-    for (const p of this.#proposals.values()) p.reject(reason);
-    this.#proposals.clear();
+    this.#proposals.rejectAll(reason);
     for (const w of this.#reads.values()) w.reject(reason);
     this.#reads.clear();
     for (const w of this.#appliedWaiters) w.waiter.reject(reason);
