@@ -70,6 +70,8 @@ export {
   serverCredentials,
 } from './ca/tls.js';
 export { SYSTEM_WALL_CLOCK, type WallClock } from './ca/wall-clock.js';
+export { ControlApi, type ControlApiOptions } from './control/control-api.js';
+export { controlService } from './control/control-service.js';
 export {
   Dispatcher,
   type DispatcherState,
@@ -91,6 +93,48 @@ export {
   type DispatcherOptions,
   heartbeatPeriodOf,
 } from './dispatcher/dispatcher-options.js';
+export {
+  Manager,
+  type ManagerOptions,
+  type ManagerState,
+  type NodeTls,
+} from './manager/manager.js';
+export { newRaftId, raftPeers } from './manager/raft-membership.js';
+export { type NewTaskOptions, newTask } from './orchestrator/new-task.js';
+export type { OrchestratorAction, ReconcileResult } from './orchestrator/orchestrator-action.js';
+export {
+  type ReconcileInput,
+  type ReconcileOptions,
+  reconcileReplicated,
+} from './orchestrator/reconcile-replicated.js';
+export {
+  countRestarts,
+  heldUntilMs,
+  isRestart,
+  type RestartCountOptions,
+  restartDelayMs,
+  shouldRestart,
+} from './orchestrator/restart-policy.js';
+export { DEFAULT_TASK_HISTORY_LIMIT, trimSlotHistory } from './orchestrator/task-history.js';
+export {
+  compareTaskAge,
+  endedOnItsOwn,
+  hasTaskEnded,
+  isTaskFinished,
+  isTaskWanted,
+  observedState,
+  taskName,
+} from './orchestrator/task-state.js';
+export { matchConstraints, nodeAttribute } from './scheduler/constraint-match.js';
+export { isNodeAcceptingTasks, isNodeShedding } from './scheduler/node-availability.js';
+export {
+  NO_SUITABLE_NODE,
+  type ScheduleInput,
+  type ScheduleResult,
+  schedule,
+  type TaskAssignment,
+  type UnschedulableTask,
+} from './scheduler/schedule.js';
 export { type ClusterStore, LocalClusterStore } from './store/cluster-store.js';
 export { type ApplyResult, MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
 export { ReplicatedStore, type StoreRaft, storeStateMachine } from './store/replicated-store.js';
@@ -102,7 +146,3 @@ export {
 } from './store/store-errors.js';
 export type { EventFilter, StoreEvent } from './store/store-watch.js';
 export { type StoredObject, TABLES, type TableName, type TableObjects } from './store/tables.js';
-export { Manager, type ManagerOptions, type ManagerState, type NodeTls } from './manager/manager.js';
-export { newRaftId, raftPeers } from './manager/raft-membership.js';
-export { ControlApi, type ControlApiOptions } from './control/control-api.js';
-export { controlService } from './control/control-service.js';
