@@ -82,7 +82,7 @@ describe('bad input', () => {
     });
   }
 
-  it('bad input: refused messages leave the state untouched and each reason is reported once', () => {
+  it('bad input: state is untouched and each reason reported once when refused messages arrive', () => {
     const reasons: string[] = [];
     const node = RawNode.create({
       id: 2,

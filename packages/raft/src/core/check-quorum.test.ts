@@ -110,7 +110,7 @@ describe('pre-vote and check-quorum', () => {
     expect(net.node(2).status().term).toBe(1);
   });
 
-  it('pre-vote: a split pre-vote is followed by an election that succeeds', () => {
+  it('pre-vote: the next election succeeds when a pre-vote round splits', () => {
     const net = new TestNetwork({ voters: [1, 2, 3, 4] });
     net.cut(1, 2);
     net.cut(3, 4);
@@ -125,7 +125,7 @@ describe('pre-vote and check-quorum', () => {
     expect(net.leader()).not.toBe(0);
   });
 
-  it('pre-vote: a cluster with pre-vote on some members only still elects a leader', () => {
+  it('pre-vote: the cluster still elects a leader when pre-vote is on for some members only', () => {
     const net = new TestNetwork({ voters: [1, 2, 3], perNode: (id) => ({ preVote: id !== 2 }) });
     net.tickAll(ELECTION * 4);
     const first = net.leader();
@@ -136,7 +136,7 @@ describe('pre-vote and check-quorum', () => {
     expect(net.leader()).not.toBe(first);
   });
 
-  it('pre-vote: a lagging member rejoining while the leader is cut off does not block the election', () => {
+  it('pre-vote: the others still elect a leader when a lagging member rejoins as the leader is cut off', () => {
     const net = new TestNetwork({ voters: [1, 2, 3] });
     net.elect(1);
     net.isolate(3);

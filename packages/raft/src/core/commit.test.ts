@@ -138,7 +138,7 @@ describe('commit', () => {
     expect(applied).toEqual(Array.from({ length: 10 }, (_, i) => `e${i}xx`));
   });
 
-  it('commit: a follower learns the commit index from heartbeats only up to what it holds', () => {
+  it('commit: heartbeats carry the commit only up to what a follower holds when it lags', () => {
     const net = new TestNetwork({ voters: [1, 2, 3] });
     net.elect(1);
     net.filter = (m) => (m.type === 'append' && m.to === 3 ? 'drop' : 'deliver');

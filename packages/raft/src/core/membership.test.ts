@@ -36,7 +36,7 @@ describe('membership', () => {
     net.node(1).proposeConfChange({ type: 'remove', id: 3 });
   });
 
-  it('membership: a learner counts toward quorum only after it is promoted', () => {
+  it('membership: a learner counts toward quorum only when it has been promoted', () => {
     const net = new TestNetwork({ voters: [1, 2, 3] });
     net.elect(1);
     net.add(4);
@@ -99,7 +99,7 @@ describe('membership', () => {
     expect(net.get(leader === 2 ? 3 : 2).applied).toEqual(['after']);
   });
 
-  it('membership: a removed member that keeps campaigning does not raise the cluster term', () => {
+  it('membership: the cluster term stays when a removed member keeps campaigning', () => {
     const net = new TestNetwork({ voters: [1, 2, 3] });
     net.elect(1);
     net.filter = (m) => (m.to === 3 ? 'drop' : 'deliver');

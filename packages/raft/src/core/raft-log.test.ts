@@ -111,7 +111,7 @@ describe('raft log', () => {
     });
   }
 
-  it('raft log: isUpToDate compares the last term first and then the last index', () => {
+  it('raft log: isUpToDate compares the last index only when the last terms are equal', () => {
     const log = logWith([1, 2, 3]);
     expect(log.isUpToDate(1, 4)).toBe(true);
     expect(log.isUpToDate(9, 2)).toBe(false);

@@ -6,7 +6,7 @@ const ELECTION = 10;
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
 describe('read index', () => {
-  it('read index: the leader answers with its commit index after a heartbeat quorum', () => {
+  it('read index: the leader answers with its commit index when a heartbeat quorum confirms it', () => {
     const net = new TestNetwork({ voters: [1, 2, 3] });
     net.elect(1);
     net.propose(1, 'x');
@@ -40,7 +40,7 @@ describe('read index', () => {
     expect(net.node(2).logTerm(rs[0]!.index)).toBe(2);
   });
 
-  it("read index: a follower's read is forwarded to the leader and answered with the leader's index", () => {
+  it("read index: a follower gets the leader's index when it forwards a read", () => {
     const net = new TestNetwork({ voters: [1, 2, 3] });
     net.elect(1);
     net.propose(1, 'x');

@@ -75,7 +75,7 @@ describe('snapshot', () => {
     expect(net.get(4).applied).toEqual(net.get(1).applied);
   });
 
-  it('snapshot: a member restarts from snapshot plus log with the same hard state, configuration and data', () => {
+  it('snapshot: hard state, configuration and data are kept when a member restarts from snapshot plus log', () => {
     const net = new TestNetwork({ voters: [1, 2, 3] });
     net.elect(1);
     for (let i = 0; i < 5; i++) net.propose(1, `p${i}`);
@@ -96,7 +96,7 @@ describe('snapshot', () => {
     expect(net.get(2).applied).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'tail']);
   });
 
-  it('snapshot: a new member that joins empty learns the initial configuration from a snapshot', () => {
+  it('snapshot: a new member learns the initial configuration from a snapshot when it joins empty', () => {
     const net = new TestNetwork({ voters: [1, 2, 3] });
     net.elect(1);
     net.propose(1, 'x');

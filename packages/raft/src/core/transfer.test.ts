@@ -16,7 +16,7 @@ describe('leadership transfer', () => {
     expect(net.node(1).status()).toMatchObject({ role: 'follower', leader: 2 });
   });
 
-  it('transfer: a follower-issued transfer is forwarded to the leader and succeeds under the check-quorum lease', () => {
+  it('transfer: the transfer succeeds under the check-quorum lease when a follower asks for it', () => {
     const net = new TestNetwork({ voters: [1, 2, 3] });
     net.elect(1);
     net.tickAll(2);
@@ -26,7 +26,7 @@ describe('leadership transfer', () => {
     expect(net.sentOf('vote').every((m) => m.from !== 2 || m.force)).toBe(true);
   });
 
-  it('transfer: the leader catches a lagging transferee up before sending timeoutNow', () => {
+  it('transfer: the leader first catches the transferee up when it lags', () => {
     const net = new TestNetwork({ voters: [1, 2, 3] });
     net.elect(1);
     net.filter = (m) => (m.to === 3 && m.type === 'append' ? 'drop' : 'deliver');
@@ -55,7 +55,7 @@ describe('leadership transfer', () => {
     net.node(1).propose(bytes('x'));
   });
 
-  it('transfer: a transfer to self, a non-member or a learner is a no-op', () => {
+  it('transfer: nothing happens when the target is self, a non-member or a learner', () => {
     const net = new TestNetwork({ voters: [1, 2, 3], learners: [4] });
     net.elect(1);
     for (const target of [1, 9, 4]) {
@@ -77,7 +77,7 @@ describe('leadership transfer', () => {
     expect(net.leader()).toBe(2);
   });
 
-  it('transfer: removing the transferee aborts the transfer', () => {
+  it('transfer: the transfer aborts when the transferee is removed', () => {
     const net = new TestNetwork({ voters: [1, 2, 3] });
     net.elect(1);
     net.isolate(3);
