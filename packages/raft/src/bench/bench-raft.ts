@@ -125,16 +125,6 @@ async function runLevel(
   return res;
 }
 
-async function runLevels(
-  mode: 'shoal' | 'etcd',
-  targets: string[],
-): Promise<Record<string, LevelResult>> {
-  const out: Record<string, LevelResult> = {};
-  for (const c of LEVELS) out[`c${c}`] = await runLevel(mode, targets, c);
-  return out;
-}
-
-/** Puts one key through `targets` until some member acknowledges (cluster is up). */
 async function waitWritable(mode: 'shoal' | 'etcd', targets: string[], ms = 30_000): Promise<void> {
   const until = Date.now() + ms;
   if (mode === 'etcd') {
@@ -182,7 +172,13 @@ async function waitWritable(mode: 'shoal' | 'etcd', targets: string[], ms = 30_0
   throw new Error('shoal cluster did not accept writes in time');
 }
 
-async function benchShoal(root: string): Promise<Record<string, LevelResult>> {
+/** A running cluster under test: where its KV endpoints are and how to stop it. */
+interface Cluster {
+  readonly targets: string[];
+  stop(): Promise<void>;
+}
+
+async function startShoal(root: string): Promise<Cluster> {
   const ports = await freePorts(6);
   const specs: MemberSpec[] = [1, 2, 3].map((id, i) => ({
     id,
@@ -191,14 +187,18 @@ async function benchShoal(root: string): Promise<Record<string, LevelResult>> {
     dataDir: join(root, `shoal-${id}`),
   }));
   const members: MemberProcess[] = [];
+  const stop = async () => {
+    await Promise.all(members.map((m) => stopMember(m)));
+  };
   try {
     for (const s of specs) members.push(await startMember(s, specs));
     const targets = specs.map((s) => `127.0.0.1:${s.kvPort}`);
     await waitWritable('shoal', targets);
     progress('shoal cluster up');
-    return await runLevels('shoal', targets);
-  } finally {
-    await Promise.all(members.map((m) => stopMember(m)));
+    return { targets, stop };
+  } catch (err) {
+    await stop();
+    throw err;
   }
 }
 
@@ -222,7 +222,7 @@ function ensureEtcd(): string {
   return spawnSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' }).stdout.trim() || 'etcd';
 }
 
-async function benchEtcd(root: string): Promise<Record<string, LevelResult>> {
+async function startEtcd(root: string): Promise<Cluster> {
   const bin = ensureEtcd();
   const ports = await freePorts(6);
   const names = ['e1', 'e2', 'e3'];
@@ -264,21 +264,23 @@ async function benchEtcd(root: string): Promise<Record<string, LevelResult>> {
       stderr = (stderr + d.toString()).slice(-8192);
     });
   }
-  try {
-    const targets = ports.slice(0, 3).map((p) => `127.0.0.1:${p}`);
-    await waitWritable('etcd', targets).catch((err: Error) => {
-      throw new Error(`${err.message}: ${stderr}`);
-    });
-    progress(`etcd cluster up (${bin})`);
-    return await runLevels('etcd', targets);
-  } finally {
+  const stop = async () => {
     for (const c of children) c.kill('SIGKILL');
     await Promise.all(
       children.map((c) =>
         c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : null,
       ),
     );
+  };
+  const targets = ports.slice(0, 3).map((p) => `127.0.0.1:${p}`);
+  try {
+    await waitWritable('etcd', targets);
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}: ${stderr}`);
   }
+  progress(`etcd cluster up (${bin})`);
+  return { targets, stop };
 }
 
 // Our own children exit by themselves once this process is gone (they watch their
@@ -292,15 +294,25 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const root = await mkdtemp(join(tmpdir(), 'shoal-bench-raft-'));
+const clusters: Cluster[] = [];
 let exitCode = 0;
 try {
   progress(
     `levels ${LEVELS.join(',')}, warm-up ${WARMUP_MS} ms, measured ${DURATION_MS} ms per level`,
   );
-  const shoal = await benchShoal(root);
+  // Both clusters run side by side and the levels alternate between them, so a change
+  // in the machine's other load during the run hits both alike.
+  clusters.push(await startShoal(root));
+  if (!values['skip-etcd']) clusters.push(await startEtcd(root));
+  const [shoalCluster, etcdCluster] = clusters;
+  const shoal: Record<string, LevelResult> = {};
+  const etcd: Record<string, LevelResult> = {};
+  for (const c of LEVELS) {
+    shoal[`c${c}`] = await runLevel('shoal', shoalCluster!.targets, c);
+    if (etcdCluster !== undefined) etcd[`c${c}`] = await runLevel('etcd', etcdCluster.targets, c);
+  }
   const result: Record<string, unknown> = { ...shoal };
-  if (!values['skip-etcd']) {
-    const etcd = await benchEtcd(root);
+  if (etcdCluster !== undefined) {
     result.etcd = etcd;
     const top = `c${LEVELS.at(-1)}`;
     const ours = shoal[top]?.writes_per_s ?? 0;
@@ -312,6 +324,7 @@ try {
   progress(`failed: ${(err as Error).stack ?? String(err)}`);
   exitCode = 1;
 } finally {
+  for (const c of clusters) await c.stop();
   await rm(root, { recursive: true, force: true });
 }
 process.exit(exitCode);
