@@ -21,6 +21,7 @@ export const RaftErrorCode = {
   Timeout: 'SHOAL_RAFT_TIMEOUT',
 } as const;
 
+/** One of the {@link RaftErrorCode} values. */
 export type RaftErrorCode = (typeof RaftErrorCode)[keyof typeof RaftErrorCode];
 
 const BRAND = Symbol.for('shoal.raft.RaftError');

@@ -6,6 +6,7 @@
 
 import type { RaftId } from './types.js';
 
+/** Flow-control state of a follower: probe (find the match), replicate (stream), snapshot (paused). */
 export type ProgressState = 'probe' | 'replicate' | 'snapshot';
 
 /**

@@ -3,6 +3,7 @@
 
 import type { RaftId } from './types.js';
 
+/** Outcome of tallying votes so far. */
 export type VoteResult = 'won' | 'lost' | 'pending';
 
 /** The size of a majority of `voters` members. */

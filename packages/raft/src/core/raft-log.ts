@@ -106,6 +106,7 @@ class Unstable {
   }
 }
 
+/** The log as the core sees it. @internal */
 export class RaftLog {
   readonly storage: LogStorage;
   readonly unstable: Unstable;

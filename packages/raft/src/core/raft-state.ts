@@ -19,6 +19,7 @@ const AFTER_PERSIST = new Set<Message['type']>([
   'vote',
 ]);
 
+/** State shared by the role logic (raft.ts) and the leader's replication (replication.ts). @internal */
 export class RaftState {
   readonly id: RaftId;
   readonly opts: CompiledRawNodeOptions;

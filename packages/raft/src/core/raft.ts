@@ -41,6 +41,7 @@ const MEMBERS_ONLY = new Set<Message['type']>([
   'preVoteResponse',
 ]);
 
+/** The Raft state machine behind {@link RawNode}. @internal */
 export class Raft extends RaftState {
   constructor(opts: CompiledRawNodeOptions) {
     super(opts);

@@ -23,6 +23,7 @@ export function contextKey(context: Uint8Array): string {
   return s;
 }
 
+/** Pending ReadIndex requests of a leader, in arrival order. @internal */
 export class ReadOnly {
   #pending = new Map<string, ReadIndexRequest>();
   #queue: string[] = [];

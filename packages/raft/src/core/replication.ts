@@ -13,6 +13,7 @@ const EMPTY = new Uint8Array();
 /** Most append messages sent to one follower in one go (a bound on every loop). */
 const MAX_SENDS_PER_ACK = 1024;
 
+/** A follower acked or rejected an append: move its progress, maybe commit, send more. @internal */
 export function handleAppendResponse(
   r: RaftState,
   m: MessageOf<'appendResponse'>,
@@ -55,6 +56,7 @@ export function handleAppendResponse(
   }
 }
 
+/** A follower answered a heartbeat: resume it, and count it for pending reads. @internal */
 export function handleHeartbeatResponse(
   r: RaftState,
   m: MessageOf<'heartbeatResponse'>,
@@ -75,6 +77,7 @@ export function handleHeartbeatResponse(
   }
 }
 
+/** Delivers a confirmed read: locally as a ReadState, or to the follower that asked. @internal */
 export function answerRead(r: RaftState, from: RaftId, index: number, context: Uint8Array): void {
   if (from === r.id) r.readStates.push({ index, context });
   else
@@ -88,10 +91,12 @@ export function answerRead(r: RaftState, from: RaftId, index: number, context: U
     });
 }
 
+/** Whether the commit index points at an entry of the current term. @internal */
 export function committedEntryInCurrentTerm(r: RaftState): boolean {
   return r.log.term(r.log.committed) === r.term;
 }
 
+/** Starts (or defers) a ReadIndex round for a read. @internal */
 export function leaderReadIndex(r: RaftState, from: RaftId, context: Uint8Array): void {
   if (!committedEntryInCurrentTerm(r)) {
     // Our commit index may lag the previous leader's until an entry of our term
@@ -108,6 +113,7 @@ export function leaderReadIndex(r: RaftState, from: RaftId, context: Uint8Array)
   bcastHeartbeat(r, context);
 }
 
+/** Starts the reads deferred until an entry of this term committed. @internal */
 export function releasePendingReads(r: RaftState): void {
   if (r.pendingReadIndex.length === 0 || !committedEntryInCurrentTerm(r)) return;
   const reads = r.pendingReadIndex;
@@ -115,6 +121,7 @@ export function releasePendingReads(r: RaftState): void {
   for (const read of reads) leaderReadIndex(r, read.from, read.context);
 }
 
+/** Begins handing leadership to `target` (thesis §3.10). @internal */
 export function leaderTransfer(r: RaftState, target: RaftId): void {
   const pr = r.progress.get(target);
   if (target === r.id || pr === undefined || pr.isLearner) return;
@@ -128,6 +135,7 @@ export function leaderTransfer(r: RaftState, target: RaftId): void {
   }
 }
 
+/** Advances the commit index to what a quorum holds, if of the current term. @internal */
 export function maybeCommit(r: RaftState): boolean {
   const mci = committedIndex(r.conf.voters, (id) => r.progress.get(id)?.match ?? 0);
   // Only entries of the current term commit by counting replicas (Raft §5.4.2).
@@ -138,10 +146,12 @@ export function maybeCommit(r: RaftState): boolean {
   return false;
 }
 
+/** Sends pending entries (or the new commit index) to every follower that is not paused. @internal */
 export function bcastAppend(r: RaftState): void {
   for (const id of r.progress.keys()) if (id !== r.id) maybeSendAppend(r, id, true);
 }
 
+/** Sends a heartbeat to every follower, carrying the newest pending read context. @internal */
 export function bcastHeartbeat(r: RaftState, context?: Uint8Array): void {
   const ctx = context ?? r.readOnly.lastPendingContext() ?? EMPTY;
   for (const [id, pr] of r.progress) {
@@ -189,6 +199,7 @@ export function maybeSendAppend(r: RaftState, to: RaftId, sendIfEmpty: boolean):
   return true;
 }
 
+/** Sends the latest snapshot to a follower whose next entry is compacted. @internal */
 export function maybeSendSnapshot(r: RaftState, to: RaftId, pr: Progress): boolean {
   // Only to a follower we heard from: a snapshot is big, do not throw it into the void.
   if (!pr.recentActive) return false;

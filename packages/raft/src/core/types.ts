@@ -10,8 +10,10 @@ export type RaftId = number;
 /** 0 stands for "no member" (no vote cast, no known leader). */
 export const NO_MEMBER: RaftId = 0;
 
+/** `normal` entries carry application data; `confChange` entries a membership change. */
 export type EntryType = 'normal' | 'confChange';
 
+/** One log entry. */
 export interface Entry {
   readonly term: number;
   readonly index: number;
@@ -33,12 +35,14 @@ export interface ConfState {
   readonly learners: readonly RaftId[];
 }
 
+/** Where a snapshot sits in the log and the configuration at that point. */
 export interface SnapshotMeta {
   readonly index: number;
   readonly term: number;
   readonly conf: ConfState;
 }
 
+/** A state-machine image replacing the log up to `meta.index`. */
 export interface Snapshot {
   readonly meta: SnapshotMeta;
   /** The state machine's serialised image at `meta.index`; opaque to Raft. */
@@ -107,8 +111,10 @@ export type Message =
     })
   | (MessageBase & { readonly type: 'transferLeader'; readonly target: RaftId });
 
+/** The `type` tag of a {@link Message}. */
 export type MessageType = Message['type'];
 
+/** A member's role in its current term. */
 export type Role = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 
 /** Volatile state a driver may show or react to; changes are reported in Ready. */

@@ -4,6 +4,7 @@
 
 import { hashString, mix } from './hash.js';
 
+/** A write through the log: put, or compare-and-set, tagged with (client, seq). */
 export type KvCommand =
   | {
       readonly c: number;
@@ -27,14 +28,23 @@ export type KvResult = boolean;
 const ENC = new TextEncoder();
 const DEC = new TextDecoder();
 
+/** Encodes a command as a log entry payload (JSON). */
 export function encodeCommand(cmd: KvCommand): Uint8Array {
   return ENC.encode(JSON.stringify(cmd));
 }
 
+/** Decodes {@link encodeCommand}'s payload. */
 export function decodeCommand(data: Uint8Array): KvCommand {
   return JSON.parse(DEC.decode(data)) as KvCommand;
 }
 
+/**
+ * The simulator's replicated state machine: registers by key, client sessions, snapshots.
+ *
+ * @example
+ * const kv = new KvStateMachine();
+ * kv.apply({ c: 1, s: 1, o: 'put', k: 'a', v: 'x' }); // true
+ */
 export class KvStateMachine {
   readonly #data = new Map<string, string>();
   readonly #sessions = new Map<number, { s: number; r: KvResult }>();

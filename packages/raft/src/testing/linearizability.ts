@@ -19,6 +19,7 @@ export interface KvOperation {
   ret: number;
 }
 
+/** Outcome of {@link checkLinearizable}. */
 export interface LinearizabilityResult {
   readonly ok: boolean;
   /** The key whose history has no linearization, when not ok. */

@@ -14,6 +14,13 @@ function fingerprint(e: Entry): Fingerprint {
   return { term: e.term, hash: mix(hashBytes(e.data), e.type === 'confChange' ? 1 : 0) };
 }
 
+/**
+ * Observes every member of a simulation and records each violated safety property.
+ *
+ * @example
+ * const oracle = new SafetyOracle();
+ * oracle.leader(3, 1); oracle.leader(3, 2); // oracle.violations now names Election Safety
+ */
 export class SafetyOracle {
   readonly violations: string[] = [];
   /** term → the member that led it. */

@@ -10,6 +10,7 @@ import { mix } from './hash.js';
 import { checkLinearizable } from './linearizability.js';
 import { SimCluster } from './sim-cluster.js';
 
+/** Knobs of {@link runSchedule}; the defaults are the CI schedule. */
 export interface ScheduleOptions {
   /** Total steps, the quiet tail included. @default 2000 */
   readonly steps?: number;
@@ -21,6 +22,7 @@ export interface ScheduleOptions {
   readonly trace?: (line: string) => void;
 }
 
+/** What one schedule did and which properties it violated (empty when none). */
 export interface ScheduleResult {
   readonly seed: number;
   readonly violations: readonly string[];

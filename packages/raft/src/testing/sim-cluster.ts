@@ -17,6 +17,7 @@ import { SafetyOracle } from './safety-oracle.js';
 import { SimDisk } from './sim-disk.js';
 import { SimNetwork } from './sim-network.js';
 
+/** Options of {@link SimCluster}. */
 export interface SimClusterOptions {
   readonly seed: number;
   /** Initial voters. @default [1, 2, 3, 4, 5] */
@@ -79,6 +80,14 @@ interface PendingOp {
 
 const MAX_DRAIN_ROUNDS = 400;
 
+/**
+ * A simulated cluster driven step by step.
+ *
+ * @example
+ * const sim = new SimCluster({ seed: 1 });
+ * while (sim.leader() === 0) sim.step();
+ * sim.invoke(1, sim.leader(), { kind: 'put', key: 'a', value: 'x' });
+ */
 export class SimCluster {
   readonly members = new Map<RaftId, SimMember>();
   readonly net: SimNetwork;

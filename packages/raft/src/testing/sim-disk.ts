@@ -5,6 +5,7 @@
 import { MemoryStorage } from '../core/memory-storage.js';
 import type { ConfState, Entry, HardState, Snapshot } from '../core/types.js';
 
+/** One member's disk: durable image plus writes cached until sync. */
 export class SimDisk {
   readonly #durable: MemoryStorage;
   #pending: ((s: MemoryStorage) => void)[] = [];

@@ -15,6 +15,7 @@ export interface NetworkFaults {
   reorder: number;
 }
 
+/** A perfect network: every message arrives, once, in order, in the step it was sent. */
 export const NO_NETWORK_FAULTS: NetworkFaults = {
   drop: 0,
   duplicate: 0,
@@ -23,6 +24,7 @@ export const NO_NETWORK_FAULTS: NetworkFaults = {
   reorder: 0,
 };
 
+/** The simulated network between members. */
 export class SimNetwork {
   faults: NetworkFaults = { ...NO_NETWORK_FAULTS };
   readonly #rng: SeededRng;

@@ -37,6 +37,7 @@ export interface TestMember {
   up: boolean;
 }
 
+/** Options of {@link TestNetwork}. */
 export interface TestNetworkOptions {
   readonly voters: readonly RaftId[];
   readonly learners?: readonly RaftId[];
@@ -66,6 +67,14 @@ export function bytes(s: string): Uint8Array {
   return ENC.encode(s);
 }
 
+/**
+ * A synchronous cluster for scenario tests.
+ *
+ * @example
+ * const net = new TestNetwork({ voters: [1, 2, 3] });
+ * net.elect(1);
+ * net.propose(1, 'x'); // every member applies 'x'
+ */
 export class TestNetwork {
   readonly members = new Map<RaftId, TestMember>();
   /** Decides the fate of each message; default delivers everything not cut. */
