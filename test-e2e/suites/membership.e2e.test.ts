@@ -2,7 +2,8 @@
 // `shoal`, then the failures and operations a cluster must live through: bad tokens,
 // token rotation, worker-side refusal, leader loss and return, a cut link, drain,
 // promote, demote and rm.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../lab/index.js';
 
 const suiteStarted = Date.now();
@@ -95,6 +96,16 @@ describe('swarm membership in the lab', () => {
 
   beforeAll(async () => {
     lab = await Lab.create({ managers: 3, workers: 2 });
+  });
+
+  afterEach(async (context) => {
+    if (context.task.result?.state !== 'fail') return;
+    // What the daemons said is the first thing to read when a CI run fails here.
+    for (const node of (await lab.status()).nodes) {
+      const text = await readFile(lab.logFile(node.name, 'shoald'), 'utf8').catch(() => '');
+      const tail = text.trimEnd().split('\n').slice(-25).join('\n');
+      console.error(`--- shoald log of ${node.name} (last 25 lines)\n${tail}`);
+    }
   });
 
   afterAll(async () => {

@@ -61,6 +61,7 @@ export class LeaderDuties {
       const status = this.#raft.status();
       if (status.role !== 'leader') return;
       await this.#updateManagerStatus(status);
+      await this.#addJoiningManagers(status);
       await this.#promoteCaughtUpLearners(status);
       await this.#reconcileRoles(status);
     } catch (error) {
@@ -79,6 +80,12 @@ export class LeaderDuties {
     await this.#store.update((tx) => {
       for (const node of tx.list('nodes', (n) => (n.managerStatus?.raftId ?? 0) !== 0)) {
         const ms = node.managerStatus!;
+        // Joining, not a member yet: #addJoiningManagers takes it from here.
+        if (
+          !members.has(ms.raftId) &&
+          ms.reachability === pb.ManagerStatus_Reachability.REACHABILITY_UNKNOWN
+        )
+          continue;
         const leader = ms.raftId === status.id;
         const seen = this.#lastSeen.get(ms.raftId);
         // A manager outside the configuration (after --force-new-cluster) is unreachable.
@@ -93,6 +100,32 @@ export class LeaderDuties {
         }
       }
     });
+  }
+
+  /**
+   * Managers recorded by RaftMembership.Join (reachability still unknown) that are not
+   * in the configuration yet become learners, one change at a time. Managers left out
+   * by --force-new-cluster have a known reachability and are not taken back.
+   */
+  async #addJoiningManagers(status: RaftStatus): Promise<void> {
+    const members = new Set([...status.conf.voters, ...status.conf.learners]);
+    for (const node of this.#store.state.list('nodes')) {
+      const ms = node.managerStatus;
+      if (!ms || ms.raftId === 0 || members.has(ms.raftId)) continue;
+      if (
+        node.role !== pb.NodeRole.NODE_ROLE_MANAGER ||
+        node.spec?.desiredRole !== pb.NodeRole.NODE_ROLE_MANAGER
+      )
+        continue;
+      if (ms.reachability !== pb.ManagerStatus_Reachability.REACHABILITY_UNKNOWN) continue;
+      this.#log.info(
+        { nodeId: node.id, raftId: ms.raftId, addr: ms.addr },
+        'adding joining manager as a learner',
+      );
+      const context = Buffer.from(JSON.stringify({ nodeId: node.id, addr: ms.addr }));
+      await this.#raft.proposeConfChange({ type: 'addLearner', id: ms.raftId, context });
+      return;
+    }
   }
 
   async #promoteCaughtUpLearners(status: RaftStatus): Promise<void> {

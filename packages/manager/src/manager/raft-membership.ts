@@ -1,7 +1,7 @@
 // Who the managers' Raft members are and where they listen, kept in the store: each
 // manager node's `managerStatus` holds its Raft ID and address. The RaftMembership
-// service adds a joining manager as a learner (the leader promotes it once caught up)
-// and removes a leaving one.
+// service records a joining manager there (any manager can: the write goes through
+// Raft); the leader's duties then add it as a learner and promote it once caught up.
 import { randomInt } from 'node:crypto';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { pb, ShoalError, unary } from '@shoal/api';
@@ -72,14 +72,10 @@ export function raftMembershipService(options: {
           },
         });
       });
-      const context = Buffer.from(JSON.stringify({ nodeId: node.id, addr: request.addr }));
-      try {
-        await raft.proposeConfChange({ type: 'addLearner', id: raftId, context });
-      } catch (error) {
-        // Already a member (a retried join): the conf change is refused, which is fine.
-        log.warn({ err: error, raftId }, 'adding the joining manager as a learner failed');
-      }
-      log.info({ nodeId: node.id, raftId, addr: request.addr }, 'manager joined Raft as a learner');
+      log.info(
+        { nodeId: node.id, raftId, addr: request.addr },
+        'manager asked to join Raft: the leader adds it as a learner',
+      );
       const members = [...raftPeers(store)].map(([id, addr]) => ({
         raftId: id,
         addr,
