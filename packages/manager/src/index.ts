@@ -116,6 +116,7 @@ export {
   shouldRestart,
 } from './orchestrator/restart-policy.js';
 export { DEFAULT_TASK_HISTORY_LIMIT, trimSlotHistory } from './orchestrator/task-history.js';
+export { isSameTaskSpec } from './orchestrator/task-spec-equal.js';
 export {
   compareTaskAge,
   endedOnItsOwn,
@@ -125,6 +126,14 @@ export {
   observedState,
   taskName,
 } from './orchestrator/task-state.js';
+export {
+  type PlanUpdateInput,
+  type PlanUpdateOptions,
+  planUpdate,
+  rollbackService,
+  UPDATE_MESSAGES,
+  type UpdatePlan,
+} from './orchestrator/updater.js';
 export { matchConstraints, nodeAttribute } from './scheduler/constraint-match.js';
 export { isNodeAcceptingTasks, isNodeShedding } from './scheduler/node-availability.js';
 export {

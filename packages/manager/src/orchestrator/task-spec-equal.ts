@@ -1,0 +1,29 @@
+// Whether a task runs the service's current spec. Swarm compares specs, not versions: a
+// spec version also changes with the replica count, which must not redeploy anything.
+import { pb } from '@shoal/api';
+
+/**
+ * Whether two task specs are the same, whatever the order of their map keys.
+ *
+ * @example
+ * isSameTaskSpec(task.spec, service.spec?.task); // false after `service update --image`
+ */
+export function isSameTaskSpec(a: pb.TaskSpec | undefined, b: pb.TaskSpec | undefined): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(spec: pb.TaskSpec | undefined): string {
+  // toJSON leaves out default values, so an absent field and its default compare equal.
+  return stableStringify(spec ? pb.TaskSpec.toJSON(spec) : {});
+}
+
+function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
