@@ -102,11 +102,19 @@ export {
 export { newRaftId, raftPeers } from './manager/raft-membership.js';
 export { type NewTaskOptions, newTask } from './orchestrator/new-task.js';
 export type { OrchestratorAction, ReconcileResult } from './orchestrator/orchestrator-action.js';
+export { reconcileGlobal } from './orchestrator/reconcile-global.js';
 export {
   type ReconcileInput,
   type ReconcileOptions,
   reconcileReplicated,
 } from './orchestrator/reconcile-replicated.js';
+export {
+  reconcileSlot,
+  type SlotContext,
+  type SlotOutcome,
+  type SlotPlace,
+  type SlotStatus,
+} from './orchestrator/reconcile-slot.js';
 export {
   countRestarts,
   heldUntilMs,
