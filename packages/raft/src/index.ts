@@ -5,7 +5,7 @@ export { BOOTSTRAP_INDEX, bootstrapSnapshot, MemoryStorage } from './core/memory
 export type { CompiledRawNodeOptions, RawNodeOptions } from './core/options.js';
 export type { ProgressState } from './core/progress.js';
 export { entriesBytes } from './core/raft-log.js';
-export type { ProgressStatus, RaftStatus } from './core/raw-node.js';
+export type { ProgressStatus, RaftStatus, RaftSummary } from './core/raw-node.js';
 export { RawNode } from './core/raw-node.js';
 export { SeededRng } from './core/rng.js';
 export type {

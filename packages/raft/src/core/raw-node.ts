@@ -30,11 +30,10 @@ export interface ProgressStatus {
   readonly pendingSnapshot: number;
 }
 
-/** A point-in-time view of a member, for operators and tests. */
-export interface RaftStatus {
+/** The scalar part of a member's status. */
+export interface RaftSummary {
   readonly id: RaftId;
   readonly term: number;
-  readonly vote: RaftId;
   readonly role: Role;
   /** The known leader of `term`, 0 when none. */
   readonly leader: RaftId;
@@ -42,6 +41,11 @@ export interface RaftStatus {
   readonly applied: number;
   readonly lastIndex: number;
   readonly firstIndex: number;
+}
+
+/** A point-in-time view of a member, for operators and tests. */
+export interface RaftStatus extends RaftSummary {
+  readonly vote: RaftId;
   /** Member being handed leadership, 0 when no transfer runs. */
   readonly leadTransferee: RaftId;
   readonly conf: ConfState;
@@ -272,23 +276,29 @@ export class RawNode {
   status(): RaftStatus {
     const r = this.#raft;
     return {
+      ...this.summary(),
+      vote: r.vote,
+      leadTransferee: r.leadTransferee,
+      conf: { voters: [...r.conf.voters], learners: [...r.conf.learners] },
+      progress: progressOf(r),
+    };
+  }
+
+  /**
+   * The scalar part of {@link status}, cheap enough to read after every simulated step.
+   * @internal
+   */
+  summary(): RaftSummary {
+    const r = this.#raft;
+    return {
       id: r.id,
       term: r.term,
-      vote: r.vote,
       role: r.role,
       leader: r.lead,
       commit: r.log.committed,
       applied: r.log.applied,
       lastIndex: r.log.lastIndex(),
       firstIndex: r.log.firstIndex(),
-      leadTransferee: r.leadTransferee,
-      // Built on access: the simulator reads the scalars after every step.
-      get conf(): ConfState {
-        return { voters: [...r.conf.voters], learners: [...r.conf.learners] };
-      },
-      get progress(): Readonly<Record<RaftId, ProgressStatus>> {
-        return progressOf(r);
-      },
     };
   }
 }

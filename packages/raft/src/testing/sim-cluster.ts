@@ -193,7 +193,7 @@ export class SimCluster {
         ? m.storage.entries(first, m.storage.lastIndex() + 1, Number.MAX_SAFE_INTEGER)
         : [];
     this.#recordWrite(m, ents);
-    m.lastTerm = m.raw.status().term;
+    m.lastTerm = m.raw.summary().term;
     m.leaderTerm = -1;
     m.diskStalledUntil = 0;
     m.up = true;
@@ -222,7 +222,7 @@ export class SimCluster {
     let bestTerm = -1;
     for (const m of this.members.values()) {
       if (!m.up) continue;
-      const st = m.raw.status();
+      const st = m.raw.summary();
       if (st.role === 'leader' && st.term > bestTerm) {
         best = m.id;
         bestTerm = st.term;
@@ -399,7 +399,7 @@ export class SimCluster {
 
   #takeReady(m: SimMember): void {
     const rd = m.raw.ready();
-    const st = m.raw.status();
+    const st = m.raw.summary();
     if (st.role === 'leader') {
       // Leader Append-Only: a leader never rewrites an entry of its own term.
       for (const e of rd.entries) {
@@ -517,7 +517,7 @@ export class SimCluster {
   check(): void {
     for (const m of this.members.values()) {
       if (!m.up) continue;
-      const st = m.raw.status();
+      const st = m.raw.summary();
       if (st.term < m.lastTerm)
         this.oracle.fail(`Term went back on ${m.id}: ${m.lastTerm} -> ${st.term}`);
       m.lastTerm = st.term;
@@ -536,7 +536,7 @@ export class SimCluster {
       }
       m.lastCommit = st.commit;
       if (st.role === 'leader') {
-        const self = st.progress[m.id];
+        const self = m.raw.status().progress[m.id];
         if (self !== undefined && self.match > m.storage.lastIndex()) {
           this.oracle.fail(
             `Durability: leader ${m.id} counts itself at ${self.match} beyond its written log`,
