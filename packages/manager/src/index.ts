@@ -145,7 +145,9 @@ export {
 export { matchConstraints, nodeAttribute } from './scheduler/constraint-match.js';
 export { isNodeAcceptingTasks, isNodeShedding } from './scheduler/node-availability.js';
 export {
+  MAX_RECENT_FAILURES,
   NO_SUITABLE_NODE,
+  RECENT_FAILURE_WINDOW_MS,
   type ScheduleInput,
   type ScheduleResult,
   schedule,

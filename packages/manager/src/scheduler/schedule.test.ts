@@ -34,7 +34,7 @@ function running(nodeId: string, count: number, serviceId = 'svc', s?: pb.TaskSp
   );
 }
 
-const now = new Date(0);
+const now = new Date(1_000_000);
 const nodes = (...n: TestNode[]) => n.map(testNode);
 
 describe('schedule', () => {
@@ -90,6 +90,44 @@ describe('schedule', () => {
         allTasks: [
           testTask({ id: 'old', nodeId: 'a', state: pb.TaskState.TASK_STATE_FAILED }),
           ...running('b', 1),
+        ],
+      },
+      want: { assignments: [{ taskId: 't1', nodeId: 'a' }], unschedulable: [] },
+    },
+    {
+      name: 'schedule: ranks a node last when the service failed there 5 times in 5 minutes',
+      input: {
+        tasks: pending(['t1']),
+        nodes: nodes({ id: 'a' }, { id: 'b' }),
+        allTasks: [
+          ...[1, 2, 3, 4, 5].map((n) =>
+            testTask({
+              id: `f${n}`,
+              nodeId: 'a',
+              state: pb.TaskState.TASK_STATE_FAILED,
+              statusMs: 1_000_000 - n,
+            }),
+          ),
+          ...running('b', 2),
+        ],
+      },
+      want: { assignments: [{ taskId: 't1', nodeId: 'b' }], unschedulable: [] },
+    },
+    {
+      name: 'schedule: forgets failures older than 5 minutes when ranking',
+      input: {
+        tasks: pending(['t1']),
+        nodes: nodes({ id: 'a' }, { id: 'b' }),
+        allTasks: [
+          ...[1, 2, 3, 4, 5].map((n) =>
+            testTask({
+              id: `f${n}`,
+              nodeId: 'a',
+              state: pb.TaskState.TASK_STATE_FAILED,
+              statusMs: 1_000_000 - 300_001,
+            }),
+          ),
+          ...running('b', 2),
         ],
       },
       want: { assignments: [{ taskId: 't1', nodeId: 'a' }], unschedulable: [] },

@@ -12,9 +12,13 @@ export interface ScheduleInput {
   /** Tasks to place: PENDING, no node (global tasks carry their node, only checked). */
   readonly tasks: readonly pb.Task[];
   readonly nodes: readonly pb.Node[];
-  /** Tasks already on nodes, for load, reserved resources, max replicas and host ports. */
+  /**
+   * Tasks on nodes: those not yet ended count for load, reserved resources, max
+   * replicas and host ports; recently failed ones rank their node last for their
+   * service. Ended tasks may be left out, at the cost of that ranking.
+   */
   readonly allTasks: readonly pb.Task[];
-  /** Unused by the filters today; part of the input so decisions can age (failure ranking). */
+  /** The time recent failures are counted back from. */
   readonly now: Date;
 }
 
@@ -36,6 +40,11 @@ export interface ScheduleResult {
   readonly assignments: TaskAssignment[];
   readonly unschedulable: UnschedulableTask[];
 }
+
+/** Failures of a service on a node within RECENT_FAILURE_WINDOW_MS that rank the node last. */
+export const MAX_RECENT_FAILURES = 5;
+/** How far back failures count (swarmkit: 5 failures in 5 minutes). */
+export const RECENT_FAILURE_WINDOW_MS = 5 * 60_000;
 
 /** The reason given when there are no nodes at all. */
 export const NO_SUITABLE_NODE = 'no suitable node';
@@ -66,6 +75,8 @@ interface NodeLoad {
   nanoCpus: number;
   memoryBytes: number;
   readonly hostPorts: Set<string>;
+  /** Recent failures by service ID. */
+  readonly failures: Map<string, number>;
 }
 
 /**
@@ -84,11 +95,17 @@ export function schedule(input: ScheduleInput): ScheduleResult {
       nanoCpus: 0,
       memoryBytes: 0,
       hostPorts: new Set(),
+      failures: new Map(),
     });
   }
+  const since = input.now.getTime() - RECENT_FAILURE_WINDOW_MS;
   for (const task of input.allTasks) {
     const load = loads.get(task.nodeId);
-    if (load && occupiesNode(task)) addTask(load, task);
+    if (!load) continue;
+    if (occupiesNode(task)) addTask(load, task);
+    else if (isRecentFailure(task, since)) {
+      load.failures.set(task.serviceId, (load.failures.get(task.serviceId) ?? 0) + 1);
+    }
   }
 
   const assignments: TaskAssignment[] = [];
@@ -127,6 +144,14 @@ export function schedule(input: ScheduleInput): ScheduleResult {
 function occupiesNode(task: pb.Task): boolean {
   const state = task.status?.state ?? pb.TaskState.TASK_STATE_NEW;
   return task.nodeId !== '' && state <= pb.TaskState.TASK_STATE_RUNNING;
+}
+
+function isRecentFailure(task: pb.Task, sinceMs: number): boolean {
+  const state = task.status?.state;
+  return (
+    (state === pb.TaskState.TASK_STATE_FAILED || state === pb.TaskState.TASK_STATE_REJECTED) &&
+    (task.status?.timestamp?.getTime() ?? 0) >= sinceMs
+  );
 }
 
 function addTask(load: NodeLoad, task: pb.Task): void {
@@ -169,8 +194,10 @@ function firstFailedFilter(
 
 // The best node by the spread order: for each preference level, the fewest tasks of the
 // service in the node's group (the node's label values down to that level, nodes
-// without the label forming one group of their own); then fewest of the service on the
-// node; then fewest overall; then node ID. Groups count tasks on all nodes, fit or not,
+// without the label forming one group of their own); then nodes where the service
+// failed often of late go last (a crash-looping image or a broken node should not get
+// every restart); then fewest of the service on the node; then fewest overall; then
+// node ID. Groups count tasks on all nodes, fit or not,
 // because the point is where the service's tasks are, not where more could go.
 function pickNode(
   fit: readonly NodeLoad[],
@@ -189,6 +216,7 @@ function pickNode(
   });
   const score = (load: NodeLoad): number[] => [
     ...groupCounts.map((counts, level) => counts.get(groupKey(load.node, descriptors, level)) ?? 0),
+    (load.failures.get(task.serviceId) ?? 0) >= MAX_RECENT_FAILURES ? 1 : 0,
     load.byService.get(task.serviceId) ?? 0,
     load.total,
   ];
