@@ -340,18 +340,8 @@ export class SwarmNode {
       );
     }
     await this.#stopComponents({ transferLeadership: false });
-    this.#manager = await Manager.start({
-      raftDir: this.#dir.raftDir,
-      nodeId: state.nodeId,
-      raftId: state.raftId,
-      clusterId: state.clusterId,
-      listenAddr: state.listenAddr,
-      advertiseAddr: state.advertiseAddr,
-      tls: this.#certs!,
-      log: this.#log,
-      forceNewCluster: true,
-    });
-    const manager = this.#manager;
+    await this.#startManager(state, { forceNewCluster: true });
+    const manager = this.#manager!;
     const deadline = Date.now() + 10_000;
     while (!manager.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await this.#startSession();
@@ -556,6 +546,7 @@ export class SwarmNode {
     extra: {
       bootstrap?: Parameters<typeof Manager.start>[0]['bootstrap'];
       peers?: ReadonlyMap<number, string>;
+      forceNewCluster?: boolean;
     },
   ): Promise<void> {
     this.#manager = await Manager.start({
@@ -568,6 +559,7 @@ export class SwarmNode {
       tls: this.#certs!,
       ...(extra.bootstrap ? { bootstrap: extra.bootstrap } : {}),
       ...(extra.peers ? { peers: extra.peers } : {}),
+      forceNewCluster: extra.forceNewCluster === true,
       log: this.#log,
     });
   }
@@ -724,7 +716,7 @@ export class SwarmNode {
     const session = this.#session;
     this.#session = undefined;
     await session?.close();
-    const manager = this.#manager;
+    const manager = this.#manager!;
     this.#manager = undefined;
     await manager?.stop(options);
   }
