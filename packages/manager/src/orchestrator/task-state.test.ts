@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { testTask } from '../scheduler/testing.js';
 import { isSameTaskSpec } from './task-spec-equal.js';
 import { hasTaskEnded, isTaskFinished, isTaskWanted, taskName } from './task-state.js';
+import { testContainerSpec } from './testing.js';
 
 const S = pb.TaskState;
 
@@ -67,18 +68,7 @@ describe('task state', () => {
 
 describe('isSameTaskSpec', () => {
   const base = (labels: Record<string, string>, image = 'a'): pb.TaskSpec => ({
-    container: {
-      image,
-      labels,
-      command: [],
-      args: [],
-      hostname: '',
-      env: [],
-      dir: '',
-      user: '',
-      mounts: [],
-      stopSignal: '',
-    },
+    container: testContainerSpec(image, labels),
     networks: [],
     forceUpdate: 0,
   });

@@ -43,18 +43,7 @@ function serviceSpec(s: TestService, image: string): pb.ServiceSpec {
       ? { $case: 'global', global: {} }
       : { $case: 'replicated', replicated: { replicas: s.replicas ?? 1 } },
     task: {
-      container: {
-        image,
-        labels: {},
-        command: [],
-        args: [],
-        hostname: '',
-        env: [],
-        dir: '',
-        user: '',
-        mounts: [],
-        stopSignal: '',
-      },
+      container: testContainerSpec(image),
       restart: s.restart && {
         condition: s.restart.condition ?? pb.RestartPolicy_Condition.CONDITION_ANY,
         delay: durationFromMs(s.restart.delayMs ?? 5000),
@@ -68,6 +57,25 @@ function serviceSpec(s: TestService, image: string): pb.ServiceSpec {
     update: updateConfig(s.update),
     rollback: updateConfig(s.rollback),
   });
+}
+
+/** A container spec with only an image and labels set. @internal */
+export function testContainerSpec(
+  image: string,
+  labels: Record<string, string> = {},
+): pb.ContainerSpec {
+  return {
+    image,
+    labels,
+    command: [],
+    args: [],
+    hostname: '',
+    env: [],
+    dir: '',
+    user: '',
+    mounts: [],
+    stopSignal: '',
+  };
 }
 
 /** A service `svc` named web for tests. @internal */
