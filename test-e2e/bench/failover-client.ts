@@ -51,6 +51,7 @@ async function main(): Promise<void> {
         ).node!.spec!;
       }
       counter += 1;
+      const issuedAt = Date.now();
       const labels = { ...(spec.annotations?.labels ?? {}), 'bench.failover': String(counter) };
       await call<pb.UpdateNodeResponse>((cb) =>
         client.updateNode(
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
           cb,
         ),
       );
-      process.stdout.write(`ack ${Date.now()}\n`);
+      process.stdout.write(`ack ${issuedAt} ${Date.now()}\n`);
     } catch {
       current = (current + 1) % clients.length;
       await new Promise((resolve) => setTimeout(resolve, 5));

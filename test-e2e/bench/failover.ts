@@ -102,19 +102,23 @@ async function main(): Promise<void> {
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
+    // A write counts for a trial only if it was issued after the kill: one already under
+    // way may have committed before it.
+    let lastIssued = 0;
     let lastAck = 0;
     const waiters: { after: number; resolve: (t: number) => void }[] = [];
     createInterface({ input: client.stdout }).on('line', (line) => {
-      const t = Number(line.split(' ')[1]);
-      lastAck = t;
+      const [, issued, acked] = line.split(' ').map(Number);
+      lastIssued = issued!;
+      lastAck = acked!;
       for (const w of waiters.splice(0)) {
-        if (t > w.after) w.resolve(t);
+        if (issued! > w.after) w.resolve(acked!);
         else waiters.push(w);
       }
     });
     const ackAfter = (after: number) =>
       new Promise<number>((resolve) => {
-        if (lastAck > after) return resolve(lastAck);
+        if (lastIssued > after) return resolve(lastAck);
         waiters.push({ after, resolve });
       });
     await ackAfter(Date.now());
