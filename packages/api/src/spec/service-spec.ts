@@ -85,10 +85,10 @@ export function validateServiceSpec(
 
   const task: TaskSpec = spec.task ?? { networks: [], forceUpdate: 0 };
   const container = task.container;
-  if (!container || container.image.trim() === '') need('an image is required');
-  if (/\s/.test(container!.image)) fail('image', container!.image, 'image must not contain spaces');
-  nonNegative('--stop-grace-period', container!.stopGracePeriod);
-  for (const entry of container!.env) {
+  if (!container || container.image.trim() === '') return need('an image is required');
+  if (/\s/.test(container.image)) fail('image', container.image, 'image must not contain spaces');
+  nonNegative('--stop-grace-period', container.stopGracePeriod);
+  for (const entry of container.env) {
     const eq = entry.indexOf('=');
     if (eq < 0) fail('--env', entry, 'want K=V');
     const key = entry.slice(0, eq);
@@ -96,13 +96,13 @@ export function validateServiceSpec(
     if (/\s/.test(key)) fail('--env', entry, 'variable name must not contain spaces');
   }
   const targets = new Set<string>();
-  for (const mount of container!.mounts) {
+  for (const mount of container.mounts) {
     const problem = checkMount(mount);
     if (problem) fail('--mount', mount.target || mount.source, problem);
     if (targets.has(mount.target)) fail('--mount', mount.target, 'duplicate mount point');
     targets.add(mount.target);
   }
-  if (container!.healthcheck) checkHealth(container!.healthcheck, fail);
+  if (container.healthcheck) checkHealth(container.healthcheck, fail);
 
   checkResources(task, fail);
   checkRestart(task, fail);
@@ -148,9 +148,9 @@ export function validateServiceSpec(
     task: {
       ...task,
       container: {
-        ...container!,
+        ...container,
         stopGracePeriod:
-          container!.stopGracePeriod ?? durationFromMs(SERVICE_DEFAULTS.stopGracePeriodMs),
+          container.stopGracePeriod ?? durationFromMs(SERVICE_DEFAULTS.stopGracePeriodMs),
       },
       restart: {
         condition: task.restart?.condition ?? RestartPolicy_Condition.CONDITION_ANY,

@@ -198,6 +198,21 @@ const cases: Case[] = [
     wantStatus: 'STATE_PAUSED: update paused due to failure or early termination of task n1',
   },
   {
+    name: 'planUpdate: still stops a start-first old task but starts nothing when it pauses',
+    service: { replicas: 3, update: { order: ORDER_START_FIRST, parallelism: 2 } },
+    status: updating,
+    tasks: [
+      old('t1', 1),
+      fresh('n1', 1, { createdMs: 1000, statusMs: 1500 }),
+      old('t2', 2),
+      fresh('n2', 2, { state: S.TASK_STATE_FAILED, createdMs: 1000, statusMs: 1600 }),
+      old('t3', 3),
+    ],
+    nowMs: 2000,
+    want: ['t1 SHUTDOWN (updated)'],
+    wantStatus: 'STATE_PAUSED: update paused due to failure or early termination of task n2',
+  },
+  {
     name: 'planUpdate: does not count a new task that failed after the monitor period',
     service: { replicas: 3 },
     status: updating,

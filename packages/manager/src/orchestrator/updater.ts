@@ -129,7 +129,8 @@ export function planUpdate(input: PlanUpdateInput, options: PlanUpdateOptions): 
     config.failureAction !== pb.UpdateConfig_FailureAction.FAILURE_ACTION_CONTINUE
   ) {
     const taskId = [...failed].sort((a, b) => createdMs(a) - createdMs(b))[0]!.id;
-    return { actions: [], service: onFailure(service, config, rollingBack, taskId, now) };
+    // Slots already in flight finish (a start-first old task still goes); no new ones start.
+    return { actions, service: onFailure(service, config, rollingBack, taskId, now) };
   }
 
   let wakeAt: Date | undefined;
