@@ -93,7 +93,8 @@ async function runLevel(
         child.stdout.on('data', (d: Buffer) => {
           out += d.toString();
         });
-        child.once('exit', (code) =>
+        // 'close', not 'exit': the output pipe may still hold data when the process exits.
+        child.once('close', (code) =>
           code === 0 ? resolve(out) : reject(new Error(`load client exited with ${code}`)),
         );
       });

@@ -126,5 +126,8 @@ async function loop(i: number): Promise<void> {
 const wait = startAt - Date.now();
 if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 await Promise.all(Array.from({ length: concurrency }, (_, i) => loop(i)));
-process.stdout.write(`${JSON.stringify({ ok, errors, firstError, latenciesMs: latencies })}\n`);
-process.exit(0);
+// stdout is a pipe, where writes are asynchronous: exit only once the line is out.
+process.stdout.write(
+  `${JSON.stringify({ ok, errors, firstError, latenciesMs: latencies })}\n`,
+  () => process.exit(0),
+);
