@@ -91,6 +91,11 @@ describe('linearizability', () => {
       ok: true,
     },
     {
+      name: 'a read never answered is left open',
+      history: [put(1, 'a', 1, 2), { client: 2, kind: 'get', key: 'k', call: 3, ret: INF }],
+      ok: true,
+    },
+    {
       name: 'an unknown cas explains a later read',
       history: [put(1, 'a', 1, 2), cas(2, 'a', 'b', undefined, 3, INF), get(3, 'b', 5, 6)],
       ok: true,

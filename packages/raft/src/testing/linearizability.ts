@@ -44,6 +44,8 @@ function stepModel(state: State, op: KvOperation): { ok: boolean; next: State } 
     case 'put':
       return { ok: true, next: op.value ?? null };
     case 'get':
+      // A read with no answer constrains nothing.
+      if (op.ret === Number.POSITIVE_INFINITY) return { ok: true, next: state };
       return { ok: op.output === state, next: state };
     case 'cas': {
       const swaps = state === op.expected;

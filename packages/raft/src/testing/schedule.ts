@@ -7,7 +7,7 @@
 import { SeededRng } from '../core/rng.js';
 import type { RaftId } from '../core/types.js';
 import { mix } from './hash.js';
-import { checkLinearizable } from './linearizability.js';
+import { checkLinearizable, type KvOperation } from './linearizability.js';
 import { SimCluster } from './sim-cluster.js';
 
 /** Knobs of {@link runSchedule}; the defaults are the CI schedule. */
@@ -20,6 +20,8 @@ export interface ScheduleOptions {
   readonly clients?: number;
   /** Debug trace of the run (see SimClusterOptions.trace). */
   readonly trace?: (line: string) => void;
+  /** Receives the client history at the end (debugging a linearizability failure). */
+  readonly onHistory?: (history: readonly KvOperation[]) => void;
 }
 
 /** What one schedule did and which properties it violated (empty when none). */
@@ -47,7 +49,24 @@ export function runSchedule(seed: number, options: ScheduleOptions = {}): Schedu
   const quiet = options.quietSteps ?? 250;
   const clients = options.clients ?? 5;
   const rng = new SeededRng(mix(seed, 99));
-  const sim = new SimCluster({ seed, ...(options.trace ? { trace: options.trace } : {}) });
+  // Half the schedules run with tight flow-control limits, so small windows, split
+  // batches and refused proposals are exercised too.
+  const tight = rng.chance(0.5);
+  const sim = new SimCluster({
+    seed,
+    ...(options.trace ? { trace: options.trace } : {}),
+    ...(tight
+      ? {
+          node: {
+            maxSizePerMsg: 1 + rng.int(200),
+            maxInflightMsgs: 1 + rng.int(4),
+            maxInflightBytes: rng.chance(0.5) ? 0 : 100 + rng.int(400),
+            maxUncommittedBytes: rng.chance(0.5) ? 0 : 500 + rng.int(2000),
+            maxCommittedBytesPerReady: 1 + rng.int(300),
+          },
+        }
+      : {}),
+  });
   const all = (): RaftId[] => [...sim.members.keys()];
   let crashes = 0;
   let partitions = 0;
@@ -235,6 +254,8 @@ export function runSchedule(seed: number, options: ScheduleOptions = {}): Schedu
       }
     }
   }
+  sim.abandonPending();
+  options.onHistory?.(sim.history);
   const lin = checkLinearizable(sim.history);
   if (!lin.ok) violations.push(`Linearizability: history of key ${lin.key} has no linearization`);
   return {

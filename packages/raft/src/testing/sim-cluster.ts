@@ -6,6 +6,7 @@
 
 import { decodeConfChange } from '../core/conf-change.js';
 import type { MemoryStorage } from '../core/memory-storage.js';
+import type { RawNodeOptions } from '../core/options.js';
 import { RawNode } from '../core/raw-node.js';
 import { SeededRng } from '../core/rng.js';
 import type { ConfChange, ConfState, Entry, Message, RaftId, Ready } from '../core/types.js';
@@ -32,6 +33,10 @@ export interface SimClusterOptions {
   readonly opTimeout?: number;
   /** Receives a line per delivered message, crash, restart and role change (debugging). */
   readonly trace?: (line: string) => void;
+  /** Extra node options (flow-control limits and the like) for every member. */
+  readonly node?: Partial<
+    Omit<RawNodeOptions, 'id' | 'storage' | 'rng' | 'applied' | 'onRejected'>
+  >;
 }
 
 /** A member of the simulation. */
@@ -100,8 +105,9 @@ export class SimCluster {
   #clock = 0;
   readonly #pending = new Map<number, PendingOp>();
   readonly #trace: ((line: string) => void) | undefined;
+  readonly #nodeOptions: NonNullable<SimClusterOptions['node']>;
   readonly #seqs = new Map<number, number>();
-  readonly #opts: Required<Omit<SimClusterOptions, 'voters' | 'trace'>> & {
+  readonly #opts: Required<Omit<SimClusterOptions, 'voters' | 'trace' | 'node'>> & {
     voters: readonly RaftId[];
   };
   /** Called when a member applies a conf change (the membership driver listens). */
@@ -117,6 +123,7 @@ export class SimCluster {
       seed: options.seed,
     };
     this.#trace = options.trace;
+    this.#nodeOptions = options.node ?? {};
     this.rng = new SeededRng(options.seed);
     this.net = new SimNetwork(new SeededRng(mix(options.seed, 7)));
     const conf = { voters: [...this.#opts.voters], learners: [] };
@@ -176,6 +183,7 @@ export class SimCluster {
     m.appliedIndex = snap.meta.index;
     m.incarnation++;
     m.raw = RawNode.create({
+      ...this.#nodeOptions,
       id,
       storage: m.storage,
       rng: new SeededRng(mix(this.#opts.seed, id, m.incarnation)),
@@ -554,6 +562,12 @@ export class SimCluster {
         this.oracle.committed(m.id, st.term, m.raw.logEntries(lo, st.commit + 1));
       m.commitChecked = Math.max(m.commitChecked, st.commit);
     }
+  }
+
+  /** Ends every pending client operation as unknown (the run is over). */
+  abandonPending(): void {
+    for (const [client, p] of this.#pending) this.#giveUp(client, p);
+    for (const m of this.members.values()) m.reads.clear();
   }
 
   get pendingOps(): number {
