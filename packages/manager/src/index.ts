@@ -115,6 +115,7 @@ export {
   type SlotPlace,
   type SlotStatus,
 } from './orchestrator/reconcile-slot.js';
+export { removeTasks } from './orchestrator/remove-tasks.js';
 export {
   countRestarts,
   heldUntilMs,

@@ -21,6 +21,7 @@ import { isTaskFinished, isTaskWanted } from './task-state.js';
  */
 export function reconcileGlobal(input: ReconcileInput, options: ReconcileOptions): ReconcileResult {
   const { service } = input;
+  if (service.spec?.mode?.$case !== 'global') return { actions: [] };
   const nodes = new Map(input.nodes.map((n) => [n.id, n]));
   const ctx: SlotContext = { service, nodes, now: input.now, newTaskId: options.newTaskId };
   const constraints = parseConstraints(service);

@@ -6,6 +6,7 @@ import { pb } from '@shoal/api';
 import type { OrchestratorAction, ReconcileResult } from './orchestrator-action.js';
 import { earliest } from './orchestrator-action.js';
 import { create, reconcileSlot, type SlotContext, type SlotOutcome } from './reconcile-slot.js';
+import { removeTasks } from './remove-tasks.js';
 import { DEFAULT_TASK_HISTORY_LIMIT, trimSlotHistory } from './task-history.js';
 import { isTaskFinished } from './task-state.js';
 
@@ -44,7 +45,9 @@ export function reconcileReplicated(
 ): ReconcileResult {
   const { service } = input;
   const mode = service.spec?.mode;
-  const replicas = mode?.$case === 'replicated' ? mode.replicated.replicas : 0;
+  // A global service here is a wiring mistake; reading it as 0 replicas would remove all.
+  if (mode?.$case !== 'replicated') return { actions: [] };
+  const replicas = mode.replicated.replicas;
   const ctx: SlotContext = {
     service,
     nodes: new Map(input.nodes.map((n) => [n.id, n])),
@@ -78,7 +81,7 @@ export function reconcileReplicated(
   for (const slot of numbers) {
     const tasks = slots.get(slot)!;
     if (removed.has(slot)) {
-      actions.push(...removeSlot(tasks));
+      actions.push(...removeTasks(tasks, 'scaled down'));
       continue;
     }
     const outcome = outcomes.get(slot)!;
@@ -103,25 +106,6 @@ export function reconcileReplicated(
     missing -= 1;
   }
   return { actions, wakeAt };
-}
-
-// Scale-down: every task of the slot not yet finished is told to go (desired REMOVE,
-// Swarm's marker that the slot is gone rather than replaced); finished ones are deleted.
-function removeSlot(tasks: readonly pb.Task[]): OrchestratorAction[] {
-  const actions: OrchestratorAction[] = [];
-  for (const task of tasks) {
-    if (isTaskFinished(task) && task.desiredState > pb.TaskState.TASK_STATE_RUNNING) {
-      actions.push({ type: 'deleteTask', taskId: task.id });
-    } else if (task.desiredState < pb.TaskState.TASK_STATE_REMOVE) {
-      actions.push({
-        type: 'setDesiredState',
-        taskId: task.id,
-        desiredState: pb.TaskState.TASK_STATE_REMOVE,
-        reason: 'scaled down',
-      });
-    }
-  }
-  return actions;
 }
 
 function isRemovedSlot(tasks: readonly pb.Task[]): boolean {
