@@ -215,6 +215,14 @@ describe('validateServiceSpec errors', () => {
       error: 'Create service: invalid --replicas "-1": replicas must be a whole number, 0 or more',
     },
     {
+      name: 'validateServiceSpec: fails when max replicas per node is negative',
+      input: spec((s) => {
+        s.task!.placement = { constraints: [], preferences: [], maxReplicas: -1 };
+      }),
+      error:
+        'Create service: invalid --replicas-max-per-node "-1": must be a whole number, 0 or more',
+    },
+    {
       name: 'validateServiceSpec: fails when max replicas per node is set on a global service',
       input: spec((s) => {
         s.mode = { $case: 'global', global: {} };

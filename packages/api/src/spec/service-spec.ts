@@ -129,6 +129,9 @@ export function validateServiceSpec(
       const problem = checkSpreadDescriptor(pref.spreadDescriptor);
       if (problem) fail('--placement-pref', `spread=${pref.spreadDescriptor}`, problem);
     }
+    if (!Number.isSafeInteger(placement.maxReplicas) || placement.maxReplicas < 0) {
+      fail('--replicas-max-per-node', placement.maxReplicas, 'must be a whole number, 0 or more');
+    }
     if (placement.maxReplicas > 0 && mode.$case === 'global') {
       fail(
         '--replicas-max-per-node',
