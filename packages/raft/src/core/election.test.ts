@@ -207,6 +207,39 @@ describe('election', () => {
     expect(node.hasReady()).toBe(false);
   });
 
+  it('election: the winner overwrites a newer uncommitted entry when it wins a later term', () => {
+    // etcd TestLeaderElectionOverwriteNewerLogs: 1 and 2 hold a term-1 entry, 3 a term-2
+    // entry, 4 and 5 voted in term 2 with empty logs.
+    const net = new TestNetwork({ voters: [1, 2, 3, 4, 5], node: plain });
+    const seed = (id: number, term: number, entryTerm: number | undefined, vote: number) => {
+      const m = net.get(id);
+      if (entryTerm !== undefined) {
+        m.storage.append([
+          { index: 2, term: entryTerm, type: 'normal', data: bytes(`t${entryTerm}`) },
+        ]);
+      }
+      m.storage.setHardState({ term, vote, commit: 1 });
+      net.restart(id);
+    };
+    seed(1, 1, 1, 0);
+    seed(2, 1, 1, 0);
+    seed(3, 2, 2, 3);
+    seed(4, 2, undefined, 3);
+    seed(5, 2, undefined, 3);
+    net.elect(1);
+    expect(net.node(1).status()).toMatchObject({ role: 'follower', term: 2 });
+    net.elect(1);
+    expect(net.node(1).status()).toMatchObject({ role: 'leader', term: 3 });
+    for (const id of [1, 2, 3, 4, 5]) {
+      expect(
+        net
+          .node(id)
+          .logEntries(2, 4)
+          .map((e) => e.term),
+      ).toEqual([1, 3]);
+    }
+  });
+
   it('election: propose throws NotLeaderError with leader 0 when no leader is known', () => {
     const net = new TestNetwork({ voters: [1, 2, 3] });
     const err = caught(() => net.node(1).propose(bytes('x')));
