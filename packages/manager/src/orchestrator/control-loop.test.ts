@@ -235,6 +235,13 @@ describe('control loop', () => {
     expect(cluster.images()).toContain('app:v1');
   });
 
+  it('control loop: pauses a crash-looping update when restart delay and monitor keep Docker defaults', () => {
+    const cluster = new FakeCluster(testService({ replicas: 3, image: 'app:v1' }), threeNodes);
+    cluster.runUntil(() => cluster.running().length === 3);
+    cluster.updateImage('bad', {});
+    cluster.runUntil(() => cluster.service.updateStatus?.state === U.STATE_PAUSED);
+  });
+
   it('control loop: moves tasks off a node that goes down', () => {
     const cluster = new FakeCluster(testService({ replicas: 3, update }), threeNodes);
     cluster.runUntil(() => cluster.running().length === 3);

@@ -232,6 +232,26 @@ const cases: Case[] = [
     want: ['t2 SHUTDOWN (updating)', 'create 2 READY'],
   },
   {
+    name: 'planUpdate: counts a restarted new task from the end of its restart delay',
+    service: { replicas: 3, restart: { delayMs: 5000 } },
+    status: updating,
+    tasks: [
+      old('t1', 1, stopped),
+      fresh('n1', 1, {
+        state: S.TASK_STATE_FAILED,
+        desired: S.TASK_STATE_SHUTDOWN,
+        createdMs: 1000,
+        statusMs: 60_000,
+      }),
+      fresh('n1b', 1, { state: S.TASK_STATE_FAILED, createdMs: 60_000, statusMs: 66_000 }),
+      old('t2', 2),
+      old('t3', 3),
+    ],
+    nowMs: 66_500,
+    want: [],
+    wantStatus: 'STATE_PAUSED: update paused due to failure or early termination of task n1b',
+  },
+  {
     name: 'planUpdate: counts a rejected new task whenever it was rejected',
     service: { replicas: 3 },
     status: updating,

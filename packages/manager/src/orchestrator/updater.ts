@@ -3,7 +3,7 @@
 // at most `parallelism` slots in flight, `delay` after the last slot finished before the
 // next starts, stop-first (old task stopped, new one held in READY until it has) or
 // start-first (new task started, old one stopped once the new one runs). New tasks that
-// end within `monitor` of their creation count as failures; above `max failure ratio`
+// end within `monitor` of their start count as failures; above `max failure ratio`
 // the failure action pauses, continues or rolls back. The update completes once every
 // updated task has run for `monitor`. A rollback is the same machine over the previous
 // spec, with the rollback config, after rollbackService swapped the specs.
@@ -12,6 +12,7 @@ import { isNodeShedding } from '../scheduler/node-availability.js';
 import { newTask } from './new-task.js';
 import { earliest, type OrchestratorAction } from './orchestrator-action.js';
 import { shutdown } from './reconcile-slot.js';
+import { heldUntilMs } from './restart-policy.js';
 import { isSameTaskSpec } from './task-spec-equal.js';
 import { createdMs, endedOnItsOwn, isTaskWanted, observedState, statusMs } from './task-state.js';
 
@@ -113,14 +114,19 @@ export function planUpdate(input: PlanUpdateInput, options: PlanUpdateOptions): 
   }
 
   // Failures: tasks of this update (the target spec, created since it started) that
-  // ended on their own within the monitor period of their creation, or were rejected.
+  // were rejected, or ended on their own within the monitor period of their start. The
+  // store keeps no start time, so the earliest the task could have started stands in:
+  // its creation, plus the restart delay when it was a restart (held until then).
   const updated = input.tasks.filter(
     (t) => isSameTaskSpec(t.spec, target) && createdMs(t) >= startedMs,
   );
+  const slotOf = new Map(slots.flatMap((s) => s.tasks.map((t) => [t.id, s.tasks] as const)));
+  const policy = target?.restart;
   const failed = updated.filter(
     (t) =>
       endedOnItsOwn(t) &&
-      (observedState(t) === TASK_STATE_REJECTED || statusMs(t) - createdMs(t) < monitorMs),
+      (observedState(t) === TASK_STATE_REJECTED ||
+        statusMs(t) - heldUntilMs(t, slotOf.get(t.id) ?? [t], policy) < monitorMs),
   );
   const slotCount = Math.max(1, slots.filter((s) => s.tasks.some(isTaskWanted)).length);
   if (
