@@ -35,6 +35,24 @@ function running(nodeId: string, count: number, serviceId = 'svc', s?: pb.TaskSp
 }
 
 const now = new Date(1_000_000);
+
+function hostPortTask(id: string, nodeId: string): pb.Task {
+  return {
+    ...testTask({ id, nodeId, state: PENDING, spec: spec({ maxReplicas: 1 }) }),
+    endpoint: {
+      ports: [
+        {
+          name: '',
+          protocol: 0,
+          targetPort: 80,
+          publishedPort: 8080,
+          publishMode: pb.PortConfig_PublishMode.PUBLISH_MODE_HOST,
+        },
+      ],
+      virtualIps: [],
+    },
+  };
+}
 const nodes = (...n: TestNode[]) => n.map(testNode);
 
 describe('schedule', () => {
@@ -327,6 +345,15 @@ describe('schedule', () => {
           { taskId: 'g2', reason: 'no suitable node (1 node not available for new tasks)' },
         ],
       },
+    },
+    {
+      name: 'schedule: does not count a task against itself when it is also in allTasks',
+      input: {
+        tasks: [hostPortTask('g1', 'a')],
+        nodes: nodes({ id: 'a' }),
+        allTasks: [hostPortTask('g1', 'a')],
+      },
+      want: { assignments: [{ taskId: 'g1', nodeId: 'a' }], unschedulable: [] },
     },
     {
       name: 'schedule: keeps one task per node on a host-mode port when the port is taken',

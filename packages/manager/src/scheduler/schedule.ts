@@ -99,9 +99,12 @@ export function schedule(input: ScheduleInput): ScheduleResult {
     });
   }
   const since = input.now.getTime() - RECENT_FAILURE_WINDOW_MS;
+  // A task being placed may also be in allTasks (a global task has its node already);
+  // counting it there too would make it collide with itself on ports and max replicas.
+  const placing = new Set(input.tasks.map((t) => t.id));
   for (const task of input.allTasks) {
     const load = loads.get(task.nodeId);
-    if (!load) continue;
+    if (!load || placing.has(task.id)) continue;
     if (occupiesNode(task)) addTask(load, task);
     else if (isRecentFailure(task, since)) {
       load.failures.set(task.serviceId, (load.failures.get(task.serviceId) ?? 0) + 1);
