@@ -418,6 +418,32 @@ const cases: Case[] = [
     want: ['gb SHUTDOWN (updating)', 'create @b READY'],
     wantStatus: 'STATE_UPDATING: update in progress',
   },
+  {
+    name: 'planUpdate: skips a global slot on a paused node and completes without it',
+    service: { global: true },
+    status: updating,
+    tasks: [
+      old('ga', 0, { nodeId: 'a' }),
+      fresh('nb', 0, { nodeId: 'b', createdMs: 1000, statusMs: 1000 }),
+    ],
+    nodes: [{ id: 'a', availability: pb.NodeAvailability.NODE_AVAILABILITY_PAUSE }, { id: 'b' }],
+    nowMs: 10_000,
+    want: [],
+    wantStatus: 'STATE_COMPLETED: update completed',
+  },
+  {
+    name: 'planUpdate: updates a global slot left behind when its node is active again',
+    service: { global: true },
+    status: { state: U.STATE_COMPLETED, startedMs: 1000 },
+    tasks: [
+      old('ga', 0, { nodeId: 'a' }),
+      fresh('nb', 0, { nodeId: 'b', createdMs: 1000, statusMs: 1000 }),
+    ],
+    nodes: [{ id: 'a' }, { id: 'b' }],
+    nowMs: 20_000,
+    want: ['ga SHUTDOWN (updating)', 'create @a READY'],
+    wantStatus: 'STATE_UPDATING: update in progress',
+  },
 ];
 
 describe('planUpdate', () => {

@@ -8,7 +8,7 @@
 // updated task has run for `monitor`. A rollback is the same machine over the previous
 // spec, with the rollback config, after rollbackService swapped the specs.
 import { durationToMs, pb, withUpdateDefaults } from '@shoal/api';
-import { isNodeShedding } from '../scheduler/node-availability.js';
+import { isNodeAcceptingTasks, isNodeShedding } from '../scheduler/node-availability.js';
 import { newTask } from './new-task.js';
 import { earliest, type OrchestratorAction } from './orchestrator-action.js';
 import { shutdown } from './reconcile-slot.js';
@@ -90,8 +90,16 @@ export function planUpdate(input: PlanUpdateInput, options: PlanUpdateOptions): 
     const fresh = wanted.filter((t) => isSameTaskSpec(t.spec, target));
     const stale = wanted.filter((t) => !isSameTaskSpec(t.spec, target));
     if (stale.length > 0 && fresh.length === 0) {
-      const leaving = nodes && stale.some((t) => t.nodeId && isNodeShedding(nodes.get(t.nodeId)));
-      if (!leaving) dirty.push(slot);
+      // Slots the orchestrator is emptying are not updated; nor global slots on a paused
+      // node, which may take no new task: it keeps the old one, and a later step
+      // updates it once the node is active again.
+      const node = nodes && isGlobal ? nodes.get(slot.key) : undefined;
+      const skip =
+        nodes &&
+        (isGlobal
+          ? !node || !isNodeAcceptingTasks(node)
+          : stale.some((t) => t.nodeId && isNodeShedding(nodes.get(t.nodeId))));
+      if (!skip) dirty.push(slot);
     } else if (stale.length > 0) {
       // Start-first: the old task goes once the new one runs.
       if (fresh.some((t) => observedState(t) === TASK_STATE_RUNNING)) {
