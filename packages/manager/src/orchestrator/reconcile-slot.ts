@@ -56,6 +56,10 @@ export interface SlotOutcome {
  * Reconciles one slot.
  *
  * @param tasks every task of the slot, history included, in any order
+ * @example
+ * const { actions, status } = reconcileSlot(slotTasks, { service, nodes, now, newTaskId }, {
+ *   slot: 2, nodeId: '', mayCreate: true, moveOffShedding: true,
+ * });
  */
 export function reconcileSlot(
   tasks: readonly pb.Task[],
@@ -127,7 +131,7 @@ export function reconcileSlot(
   return { actions, status: 'free' };
 }
 
-/** A new task for the slot. */
+/** A new task for the slot. @internal */
 export function create(
   ctx: SlotContext,
   place: SlotPlace,
@@ -143,12 +147,12 @@ export function create(
   return { type: 'createTask', task };
 }
 
-/** Sets a task's desired state to SHUTDOWN. */
+/** Sets a task's desired state to SHUTDOWN. @internal */
 export function shutdown(task: pb.Task, reason: string): OrchestratorAction {
   return { type: 'setDesiredState', taskId: task.id, desiredState: TASK_STATE_SHUTDOWN, reason };
 }
 
-/** Why tasks leave `node` (undefined: the node left the swarm). */
+/** Why tasks leave `node` (undefined: the node left the swarm). @internal */
 export function nodeReason(node: pb.Node | undefined): string {
   if (!node) return 'node left the swarm';
   if (node.status?.state === pb.NodeStatus_State.STATE_DOWN) return 'node is down';

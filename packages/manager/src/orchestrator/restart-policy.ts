@@ -10,7 +10,12 @@
 import { durationToMs, pb, SERVICE_DEFAULTS } from '@shoal/api';
 import { compareTaskAge, createdMs, endedOnItsOwn, observedState } from './task-state.js';
 
-/** The restart delay in milliseconds: the policy's, or Docker's 5 s when unset. */
+/**
+ * The restart delay in milliseconds: the policy's, or Docker's 5 s when unset.
+ *
+ * @example
+ * restartDelayMs(undefined); // 5000
+ */
 export function restartDelayMs(policy: pb.RestartPolicy | undefined): number {
   return policy?.delay ? durationToMs(policy.delay) : SERVICE_DEFAULTS.restartDelayMs;
 }
@@ -19,6 +24,8 @@ export function restartDelayMs(policy: pb.RestartPolicy | undefined): number {
  * Whether `task` was created to restart its slot: the task before it ended on its own.
  *
  * @param slotTasks every task of the slot, in any order
+ * @example
+ * isRestart(task, slotTasks); // true when the task before it failed
  */
 export function isRestart(task: pb.Task, slotTasks: readonly pb.Task[]): boolean {
   const before = [...slotTasks]

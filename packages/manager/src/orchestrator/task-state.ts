@@ -9,12 +9,22 @@ export function observedState(task: pb.Task): pb.TaskState {
   return task.status?.state ?? pb.TaskState.TASK_STATE_NEW;
 }
 
-/** Whether the orchestrator still wants the task to run (desired READY or RUNNING). */
+/**
+ * Whether the orchestrator still wants the task to run (desired READY or RUNNING).
+ *
+ * @example
+ * const current = slotTasks.filter(isTaskWanted);
+ */
 export function isTaskWanted(task: pb.Task): boolean {
   return task.desiredState <= TASK_STATE_RUNNING;
 }
 
-/** Whether the task has stopped executing: observed past RUNNING. */
+/**
+ * Whether the task has stopped executing: observed past RUNNING.
+ *
+ * @example
+ * hasTaskEnded(failedTask); // true
+ */
 export function hasTaskEnded(task: pb.Task): boolean {
   return observedState(task) > TASK_STATE_RUNNING;
 }

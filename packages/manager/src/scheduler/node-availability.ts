@@ -3,7 +3,12 @@
 // node availability, reference §5.4).
 import { pb } from '@shoal/api';
 
-/** Whether the scheduler may place new tasks on `node`: ready and active. */
+/**
+ * Whether the scheduler may place new tasks on `node`: ready and active.
+ *
+ * @example
+ * nodes.filter(isNodeAcceptingTasks);
+ */
 export function isNodeAcceptingTasks(node: pb.Node): boolean {
   return (
     node.status?.state === pb.NodeStatus_State.STATE_READY &&
@@ -16,6 +21,9 @@ export function isNodeAcceptingTasks(node: pb.Node): boolean {
  * Whether tasks already on `node` must move: the node is gone from the swarm, down, or
  * drained. Unknown and disconnected nodes keep their tasks: the dispatcher marks a node
  * down once it has really stopped heartbeating.
+ *
+ * @example
+ * if (isNodeShedding(nodes.get(task.nodeId))) replace(task);
  */
 export function isNodeShedding(node: pb.Node | undefined): boolean {
   return (
