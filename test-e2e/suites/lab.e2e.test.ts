@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   compileLabLayout,
-  hasShoald,
   LAB_BRIDGE,
   LAB_CGROUP,
   LAB_LINK_PREFIX,

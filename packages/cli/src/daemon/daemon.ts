@@ -1,7 +1,7 @@
 // The daemon's wiring: data directory, node identity and the Local API. The manager and
 // agent components join here as the issues that build them land.
 import { mkdir } from 'node:fs/promises';
-import { loadOrCreateNodeIdentity, type NodeIdentity } from '@shoal/agent';
+import { loadOrCreateNodeIdentity } from '@shoal/agent';
 import { pb } from '@shoal/api';
 import { controlService } from '@shoal/manager';
 import type { Logger } from 'pino';
@@ -19,7 +19,6 @@ export class Daemon {
   readonly #options: CompiledDaemonOptions;
   readonly #log: Logger;
   readonly #lock: DataDirLock;
-  readonly #identity: NodeIdentity;
   #local: LocalServer | undefined;
   #swarm!: SwarmNode;
   #state: DaemonState = 'running';
@@ -30,12 +29,10 @@ export class Daemon {
     options: CompiledDaemonOptions,
     log: Logger,
     lock: DataDirLock,
-    identity: NodeIdentity,
   ) {
     this.#options = options;
     this.#log = log;
     this.#lock = lock;
-    this.#identity = identity;
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -47,7 +44,7 @@ export class Daemon {
     const lock = await lockDataDir(options.dataDir);
     try {
       const identity = await loadOrCreateNodeIdentity(options.dataDir);
-      const daemon = new Daemon(options, log.child({ nodeId: identity.nodeId }), lock, identity);
+      const daemon = new Daemon(options, log.child({ nodeId: identity.nodeId }), lock);
       daemon.#swarm = await SwarmNode.open(options, daemon.#log, identity.nodeId);
       daemon.#local = await LocalServer.listen(
         options.socket,

@@ -333,7 +333,7 @@ export class SwarmNode {
   /** Restarts this manager as the only Raft voter, keeping the swarm's state. */
   async #forceNewCluster(): Promise<pb.SwarmInitResponse> {
     const state = this.#state;
-    if (!state || state.role !== 'manager') {
+    if (state?.role !== 'manager') {
       throw new ShoalError(
         'SHOAL_FAILED_PRECONDITION',
         'Initialise swarm: --force-new-cluster needs a node that was a manager of a swarm: this node is not',

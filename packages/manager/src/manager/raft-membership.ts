@@ -42,7 +42,7 @@ export function raftMembershipService(options: {
   return {
     join: unary(async (request: pb.RaftJoinRequest, call) => {
       const caller = callerIdentity(call);
-      if (!caller || caller.role !== 'manager') {
+      if (caller?.role !== 'manager') {
         throw new ShoalError(
           'SHOAL_PERMISSION_DENIED',
           'Join Raft: only a node with a manager certificate may join',

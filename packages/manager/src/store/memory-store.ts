@@ -228,7 +228,7 @@ export class MemoryStore {
     }
     for (const action of batch.actions) {
       const entry = entryFromWire(action.object);
-      if (!entry || !entry.object.id) {
+      if (!entry?.object.id) {
         return new StoreConflictError(
           'nodes',
           '',
