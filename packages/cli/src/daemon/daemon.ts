@@ -25,11 +25,7 @@ export class Daemon {
   readonly #closed: Promise<string>;
   #resolveClosed!: (reason: string) => void;
 
-  private constructor(
-    options: CompiledDaemonOptions,
-    log: Logger,
-    lock: DataDirLock,
-  ) {
+  private constructor(options: CompiledDaemonOptions, log: Logger, lock: DataDirLock) {
     this.#options = options;
     this.#log = log;
     this.#lock = lock;
