@@ -71,7 +71,8 @@ export {
 } from './ca/tls.js';
 export { SYSTEM_WALL_CLOCK, type WallClock } from './ca/wall-clock.js';
 export { ControlApi, type ControlApiOptions } from './control/control-api.js';
-export { controlService } from './control/control-service.js';
+export { type ControlServiceOptions, controlService } from './control/control-service.js';
+export { ServiceApi, type ServiceApiOptions } from './control/service-api.js';
 export {
   Dispatcher,
   type DispatcherState,
@@ -155,6 +156,16 @@ export {
   type TaskAssignment,
   type UnschedulableTask,
 } from './scheduler/schedule.js';
+export {
+  ORCHESTRATION_BATCH_SIZE,
+  ORCHESTRATION_DEBOUNCE_MS,
+  ORCHESTRATION_RETRY_MS,
+  OrchestrationDriver,
+  type OrchestrationDriverOptions,
+  type OrchestrationDriverState,
+} from './services/orchestration-driver.js';
+export { randomServiceName } from './services/random-name.js';
+export { TASK_MESSAGES } from './services/task-changes.js';
 export { type ClusterStore, LocalClusterStore } from './store/cluster-store.js';
 export { type ApplyResult, MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
 export { ReplicatedStore, type StoreRaft, storeStateMachine } from './store/replicated-store.js';

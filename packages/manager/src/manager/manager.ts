@@ -19,11 +19,13 @@ import {
 } from '../ca/tls.js';
 import { ControlApi } from '../control/control-api.js';
 import { controlService } from '../control/control-service.js';
+import { ServiceApi } from '../control/service-api.js';
 import { Dispatcher } from '../dispatcher/dispatcher.js';
 import {
   DEFAULT_HEARTBEAT_PERIOD_MS,
   heartbeatPeriodOf,
 } from '../dispatcher/dispatcher-options.js';
+import { OrchestrationDriver } from '../services/orchestration-driver.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { ReplicatedStore, storeStateMachine } from '../store/replicated-store.js';
 import { caService } from './ca-server.js';
@@ -70,10 +72,13 @@ export class Manager {
   readonly raft: RaftNode<import('../store/memory-store.js').ApplyResult>;
   readonly store: ReplicatedStore;
   readonly control: ControlApi;
+  /** Services and tasks (the Control service's service and task calls). */
+  readonly services: ServiceApi;
   readonly #server: grpc.Server;
   readonly #credentials: NodeServerCredentials;
   readonly #transport: GrpcTransport;
   readonly #duties: LeaderDuties;
+  readonly #orchestration: OrchestrationDriver;
   readonly #dispatcher: Dispatcher;
   readonly #log: Logger;
   readonly #advertiseAddr: string;
@@ -84,10 +89,12 @@ export class Manager {
     raft: RaftNode<import('../store/memory-store.js').ApplyResult>;
     store: ReplicatedStore;
     control: ControlApi;
+    services: ServiceApi;
     server: grpc.Server;
     credentials: NodeServerCredentials;
     transport: GrpcTransport;
     duties: LeaderDuties;
+    orchestration: OrchestrationDriver;
     log: Logger;
     advertiseAddr: string;
     dispatcher: Dispatcher;
@@ -96,10 +103,12 @@ export class Manager {
     this.raft = parts.raft;
     this.store = parts.store;
     this.control = parts.control;
+    this.services = parts.services;
     this.#server = parts.server;
     this.#credentials = parts.credentials;
     this.#transport = parts.transport;
     this.#duties = parts.duties;
+    this.#orchestration = parts.orchestration;
     this.#log = parts.log;
     this.#advertiseAddr = parts.advertiseAddr;
   }
@@ -155,9 +164,12 @@ export class Manager {
       },
       allowShortCertExpiry: options.allowShortCertExpiry === true,
     });
+    const services = new ServiceApi({ store, now, rng: CRYPTO_RNG });
     server.addService(
       pb.ControlService,
-      controlService(() => control, log.child({ component: 'control' })),
+      controlService(() => control, log.child({ component: 'control' }), {
+        services: () => services,
+      }),
     );
     server.addService(
       pb.CAService,
@@ -175,6 +187,10 @@ export class Manager {
       raftMembershipService({ store, raft, log: log.child({ component: 'raft-membership' }) }),
     );
     const duties = new LeaderDuties({ store, raft, log: log.child({ component: 'leader' }) });
+    const orchestration = new OrchestrationDriver({
+      store,
+      log: log.child({ component: 'orchestrator' }),
+    });
     let manager: Manager | undefined;
     const dispatcher = await Dispatcher.create({
       store,
@@ -190,10 +206,12 @@ export class Manager {
       raft,
       store,
       control,
+      services,
       server,
       credentials,
       transport,
       duties,
+      orchestration,
       log,
       advertiseAddr: options.advertiseAddr,
     });
@@ -247,6 +265,7 @@ export class Manager {
     if (this.#state !== 'running') return;
     this.#state = 'stopping';
     this.#duties.stop();
+    this.#orchestration.stop();
     this.#dispatcher.stop();
     this.#stopPeerWatch?.();
     await this.raft
@@ -273,6 +292,7 @@ export class Manager {
     this.#log.info({ term: event.term, leader: event.leaderId }, 'leader changed');
     if (event.leaderId === this.raft.id) {
       this.#duties.start();
+      this.#orchestration.start();
       this.#dispatcher.setHeartbeatPeriod(
         heartbeatPeriodOf(this.store.state.list('clusters')[0]) ?? DEFAULT_HEARTBEAT_PERIOD_MS,
       );
@@ -281,6 +301,7 @@ export class Manager {
         .catch((error: unknown) => this.#log.error({ err: error }, 'dispatcher failed to start'));
     } else {
       this.#duties.stop();
+      this.#orchestration.stop();
       this.#dispatcher.stop();
     }
   }

@@ -1,0 +1,347 @@
+// The leader's orchestration loop: the I/O edge around the pure cores. It watches the
+// store, and for the services a change touched (or whose wake-up time came) runs the
+// orchestrator of the service's mode, then the updater, then the scheduler over every
+// pending task, and writes what they decided in batched store transactions. Store
+// events are gathered for a short window first, so 10,000 replicas cost a handful of
+// passes and transactions rather than one per task. Everything is derived again from
+// the store on each pass, so a new leader simply continues where the old one stopped.
+import { pb } from '@shoal/api';
+import type { Logger } from 'pino';
+import { generateRandomId } from '../ca/random-id.js';
+import { CRYPTO_RNG, type SecureRng } from '../ca/secure-rng.js';
+import { updateWithRetry } from '../dispatcher/update-with-retry.js';
+import { earliest } from '../orchestrator/orchestrator-action.js';
+import { reconcileGlobal } from '../orchestrator/reconcile-global.js';
+import { reconcileReplicated } from '../orchestrator/reconcile-replicated.js';
+import { removeTasks } from '../orchestrator/remove-tasks.js';
+import { DEFAULT_TASK_HISTORY_LIMIT } from '../orchestrator/task-history.js';
+import { observedState } from '../orchestrator/task-state.js';
+import { planUpdate } from '../orchestrator/updater.js';
+import { schedule } from '../scheduler/schedule.js';
+import type { ClusterStore } from '../store/cluster-store.js';
+import type { StoreEvent } from '../store/store-watch.js';
+import { ChangeSet, writeChange } from './task-changes.js';
+
+const { TASK_STATE_NEW, TASK_STATE_ASSIGNED, TASK_STATE_RUNNING } = pb.TaskState;
+
+/** How long store events are gathered before a pass. */
+export const ORCHESTRATION_DEBOUNCE_MS = 30;
+/** Most objects written in one store transaction. */
+export const ORCHESTRATION_BATCH_SIZE = 2_000;
+/** Wait before a pass that failed (store unavailable, say) is tried again. */
+export const ORCHESTRATION_RETRY_MS = 1_000;
+// setTimeout's largest delay; later wake-ups are re-armed when it fires.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Options of {@link OrchestrationDriver}; all but `store` and `log` are optional. */
+export interface OrchestrationDriverOptions {
+  readonly store: ClusterStore;
+  readonly log: Logger;
+  /**
+   * Wall clock for task timestamps, restart delays and update monitors.
+   * @default () => new Date()
+   */
+  readonly now?: () => Date;
+  /**
+   * Randomness for task IDs.
+   * @default CRYPTO_RNG
+   */
+  readonly rng?: SecureRng;
+  /** @default ORCHESTRATION_DEBOUNCE_MS */
+  readonly debounceMs?: number;
+  /** @default ORCHESTRATION_BATCH_SIZE */
+  readonly batchSize?: number;
+  /**
+   * Attempts of one transaction that meets StoreConflictErrors, each from fresh reads.
+   * @default 5
+   */
+  readonly storeAttempts?: number;
+}
+
+/** `running` between start() and stop(). */
+export type OrchestrationDriverState = 'stopped' | 'running';
+
+/**
+ * Runs the orchestrators, the updater and the scheduler on the Raft leader.
+ *
+ * @example
+ * const driver = new OrchestrationDriver({ store, log });
+ * // on becoming leader: driver.start();   on losing leadership: driver.stop();
+ */
+export class OrchestrationDriver {
+  readonly #store: ClusterStore;
+  readonly #log: Logger;
+  readonly #now: () => Date;
+  readonly #newTaskId: () => string;
+  readonly #debounceMs: number;
+  readonly #batchSize: number;
+  readonly #storeAttempts: number;
+  #state: OrchestrationDriverState = 'stopped';
+  /** Bumped by start() and stop(), so work of an older run stops at its next step. */
+  #generation = 0;
+  #watch: AsyncIterableIterator<StoreEvent> | undefined;
+  /** Services to reconcile on the next pass; `#everything` stands for all of them. */
+  #dirty = new Set<string>();
+  #everything = false;
+  /** When each service asked to be looked at again (ms since the epoch). */
+  readonly #wakeAt = new Map<string, number>();
+  /** The gathering window before the next pass; one owner: #arm. */
+  #passTimer: NodeJS.Timeout | undefined;
+  /** The earliest wake-up; one owner: #armWake. */
+  #wakeTimer: NodeJS.Timeout | undefined;
+  #passing = false;
+  /** Whether a barrier is due before the next pass (set on start). */
+  #needsBarrier = false;
+
+  constructor(options: OrchestrationDriverOptions) {
+    this.#store = options.store;
+    this.#log = options.log;
+    this.#now = options.now ?? (() => new Date());
+    const rng = options.rng ?? CRYPTO_RNG;
+    this.#newTaskId = () => generateRandomId(rng);
+    this.#debounceMs = options.debounceMs ?? ORCHESTRATION_DEBOUNCE_MS;
+    this.#batchSize = options.batchSize ?? ORCHESTRATION_BATCH_SIZE;
+    this.#storeAttempts = options.storeAttempts ?? 5;
+    if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1) {
+      throw new RangeError(
+        `Invalid batchSize ${this.#batchSize}: must be a whole number of at least 1`,
+      );
+    }
+  }
+
+  get state(): OrchestrationDriverState {
+    return this.#state;
+  }
+
+  /** Starts watching the store; the first pass looks at every service. */
+  start(): void {
+    this.stop();
+    this.#state = 'running';
+    const generation = ++this.#generation;
+    this.#needsBarrier = true;
+    this.#everything = true;
+    this.#watchStore(generation);
+    this.#arm();
+  }
+
+  /** Stops watching and drops pending work; a pass in flight writes nothing more. Safe twice. */
+  stop(): void {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    this.#generation += 1;
+    void this.#watch?.return?.();
+    this.#watch = undefined;
+    clearTimeout(this.#passTimer);
+    clearTimeout(this.#wakeTimer);
+    this.#passTimer = undefined;
+    this.#wakeTimer = undefined;
+    this.#dirty.clear();
+    this.#everything = false;
+    this.#wakeAt.clear();
+  }
+
+  #watchStore(generation: number): void {
+    const watch = this.#store.watch();
+    this.#watch = watch;
+    void (async () => {
+      try {
+        for await (const event of watch) {
+          if (generation !== this.#generation) return;
+          this.#onEvent(event);
+        }
+      } catch (error) {
+        if (generation !== this.#generation) return;
+        // A watch that fell behind missed events: look at everything again.
+        this.#log.warn({ err: error }, 'orchestration watch ended; watching again');
+        this.#everything = true;
+        this.#watchStore(generation);
+        this.#arm();
+      }
+    })();
+  }
+
+  #onEvent(event: StoreEvent): void {
+    if (event.type === 'reset') {
+      this.#everything = true;
+    } else if (event.table === 'services') {
+      this.#dirty.add(event.object.id);
+    } else if (event.table === 'tasks') {
+      if (mattersToOrchestration(event)) this.#dirty.add(event.object.serviceId);
+    } else if (event.table === 'nodes' || event.table === 'clusters') {
+      // Nodes decide placement and global tasks; the cluster holds the history limit.
+      this.#everything = true;
+    } else {
+      return;
+    }
+    this.#arm();
+  }
+
+  /** Arms the gathering window unless one is open or a pass runs (it re-arms after). */
+  #arm(delayMs = this.#debounceMs): void {
+    if (this.#state !== 'running' || this.#passing || this.#passTimer) return;
+    if (!this.#everything && this.#dirty.size === 0) return;
+    const generation = this.#generation;
+    this.#passTimer = setTimeout(() => {
+      this.#passTimer = undefined;
+      void this.#runPass(generation);
+    }, delayMs);
+    this.#passTimer.unref?.();
+  }
+
+  #armWake(): void {
+    clearTimeout(this.#wakeTimer);
+    this.#wakeTimer = undefined;
+    if (this.#state !== 'running' || this.#wakeAt.size === 0) return;
+    const at = Math.min(...this.#wakeAt.values());
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - this.#now().getTime()));
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeTimer = undefined;
+      const now = this.#now().getTime();
+      for (const [serviceId, wakeAt] of this.#wakeAt) {
+        if (wakeAt <= now) this.#dirty.add(serviceId);
+      }
+      this.#arm(0);
+      this.#armWake();
+    }, delay);
+    this.#wakeTimer.unref?.();
+  }
+
+  async #runPass(generation: number): Promise<void> {
+    if (generation !== this.#generation) return;
+    const everything = this.#everything;
+    const dirty = this.#dirty;
+    this.#everything = false;
+    this.#dirty = new Set();
+    this.#passing = true;
+    let retry = false;
+    try {
+      await this.#pass(generation, everything, dirty);
+    } catch (error) {
+      if (generation !== this.#generation) return;
+      this.#log.warn(
+        { err: error, services: everything ? 'all' : dirty.size },
+        'orchestration pass failed; trying again',
+      );
+      this.#everything ||= everything;
+      for (const id of dirty) this.#dirty.add(id);
+      retry = true;
+    } finally {
+      if (generation === this.#generation) {
+        this.#passing = false;
+        this.#arm(retry ? ORCHESTRATION_RETRY_MS : this.#debounceMs);
+        this.#armWake();
+      }
+    }
+  }
+
+  async #pass(generation: number, everything: boolean, dirty: Set<string>): Promise<void> {
+    if (this.#needsBarrier) {
+      // A new leader first applies everything committed before it took over.
+      await this.#store.barrier();
+      this.#needsBarrier = false;
+      if (generation !== this.#generation) return;
+    }
+    const state = this.#store.state;
+    const now = this.#now();
+    const nodes = state.list('nodes');
+    const services = new Map(state.list('services').map((s) => [s.id, s] as const));
+    const taskHistoryLimit = historyLimit(state.list('clusters')[0]);
+    const working = new Map<string, pb.Task>();
+    const idsByService = new Map<string, string[]>();
+    for (const task of state.list('tasks')) {
+      working.set(task.id, task);
+      const ids = idsByService.get(task.serviceId);
+      if (ids) ids.push(task.id);
+      else idsByService.set(task.serviceId, [task.id]);
+    }
+
+    const targets = everything ? new Set([...services.keys(), ...idsByService.keys()]) : dirty;
+    for (const [serviceId, wakeAt] of this.#wakeAt) {
+      if (wakeAt <= now.getTime()) targets.add(serviceId);
+    }
+    const changes = new ChangeSet(working, now);
+    const options = { newTaskId: this.#newTaskId, taskHistoryLimit };
+    for (const serviceId of targets) {
+      this.#wakeAt.delete(serviceId);
+      let ids = idsByService.get(serviceId) ?? [];
+      const tasks = () => ids.map((id) => working.get(id)).filter((t) => t !== undefined);
+      const service = services.get(serviceId);
+      if (!service) {
+        // Removed (`service rm`): its tasks stop, then go.
+        changes.apply(removeTasks(tasks(), 'service removed'));
+        continue;
+      }
+      const reconcile =
+        service.spec?.mode?.$case === 'global' ? reconcileGlobal : reconcileReplicated;
+      const step = reconcile({ service, tasks: tasks(), nodes, now }, options);
+      changes.apply(step.actions);
+      ids = [...ids, ...createdIds(step.actions)];
+      const plan = planUpdate({ service, tasks: tasks(), nodes, now }, options);
+      changes.apply(plan.actions);
+      if (plan.service) changes.setService(plan.service);
+      const wakeAt = earliest(step.wakeAt, plan.wakeAt);
+      if (wakeAt) this.#wakeAt.set(serviceId, wakeAt.getTime());
+    }
+
+    // The allocator's step, then the scheduler's, over every task waiting for a node.
+    // TODO(#5): hand NEW tasks with networks to the allocator once it exists; until then
+    // services with networks are refused, so no task needs anything allocated.
+    const pending: string[] = [];
+    for (const task of working.values()) {
+      const observed = observedState(task);
+      if (observed < TASK_STATE_ASSIGNED && task.desiredState <= TASK_STATE_RUNNING) {
+        pending.push(task.id);
+      }
+    }
+    if (pending.length > 0) {
+      for (const id of pending) {
+        if (observedState(working.get(id)!) === TASK_STATE_NEW) changes.markPending(id);
+      }
+      const decided = schedule({
+        tasks: pending.map((id) => working.get(id)!),
+        nodes,
+        allTasks: [...working.values()],
+        now,
+      });
+      for (const { taskId, nodeId } of decided.assignments) changes.assign(taskId, nodeId);
+      for (const { taskId, reason } of decided.unschedulable) changes.unschedulable(taskId, reason);
+    }
+
+    if (changes.isEmpty) return;
+    this.#log.debug(
+      { services: targets.size, changes: changes.size, pending: pending.length },
+      'orchestration pass',
+    );
+    for (const chunk of changes.chunks(this.#batchSize)) {
+      if (generation !== this.#generation) return;
+      await updateWithRetry(
+        this.#store,
+        (tx) => {
+          for (const change of chunk) writeChange(tx, change, now);
+        },
+        { attempts: this.#storeAttempts },
+      );
+    }
+  }
+}
+
+/**
+ * Whether a task event can change an orchestration decision. Agents' progress from
+ * ASSIGNED up to STARTING cannot (the cores act on tasks reaching RUNNING or ending,
+ * on new, deleted and pending tasks), and skipping it saves a pass per status batch.
+ */
+function mattersToOrchestration(event: StoreEvent & { table: 'tasks' }): boolean {
+  if (event.type !== 'update') return true;
+  const state = observedState(event.object);
+  return state < TASK_STATE_ASSIGNED || state >= TASK_STATE_RUNNING;
+}
+
+/** The cluster's `--task-history-limit`; Docker's 5 when the cluster does not say. */
+function historyLimit(cluster: pb.Cluster | undefined): number {
+  const limit = cluster?.spec?.orchestration?.taskHistoryRetentionLimit;
+  return limit === undefined || limit < 0 ? DEFAULT_TASK_HISTORY_LIMIT : limit;
+}
+
+function createdIds(actions: readonly { type: string; task?: pb.Task }[]): string[] {
+  return actions.flatMap((a) => (a.type === 'createTask' && a.task ? [a.task.id] : []));
+}
