@@ -15,6 +15,10 @@ export interface InfoView {
   resources: { nanoCpus: number; memoryBytes: number };
   dataDir: string;
   version: string;
+  /** Known on managers only: 0 elsewhere. */
+  managers: number;
+  nodes: number;
+  managerAddresses: string[];
 }
 
 const SWARM_STATE_NAMES: Readonly<Record<pb.LocalNodeState, string>> = {
@@ -41,6 +45,9 @@ export function infoView(info: pb.InfoResponse): InfoView {
     },
     dataDir: info.dataDir,
     version: info.version?.version ?? '',
+    managers: info.managers,
+    nodes: info.nodes,
+    managerAddresses: info.managerAddrs,
   };
 }
 
@@ -54,7 +61,13 @@ function renderInfo(view: InfoView): string {
       ? [
           ` Cluster ID: ${view.clusterId}`,
           ` Is Manager: ${view.controlAvailable}`,
+          ...(view.controlAvailable
+            ? [` Managers: ${view.managers}`, ` Nodes: ${view.nodes}`]
+            : []),
           ` Node Address: ${view.nodeAddr}`,
+          ...(view.managerAddresses.length
+            ? [' Manager Addresses:', ...view.managerAddresses.map((a) => `  ${a}`)]
+            : []),
         ]
       : []),
     `CPUs: ${view.resources.nanoCpus / 1e9}`,
