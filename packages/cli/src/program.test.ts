@@ -96,6 +96,13 @@ function harness(options: { env?: Record<string, string>; failConnect?: Error } 
       removeNode: record('removeNode', {}),
       getCluster: record('getCluster', { cluster: CLUSTER }),
       updateCluster: record('updateCluster', { cluster: CLUSTER }),
+      getService: record('getService', {}),
+      listServices: record('listServices', { services: [] }),
+      createService: record('createService', {}),
+      updateService: record('updateService', {}),
+      removeService: record('removeService', {}),
+      getTask: record('getTask', {}),
+      listTasks: record('listTasks', { tasks: [] }),
     },
     close: () => {},
   };

@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CliIo } from './client/cli-context.js';
 import { infoCommand } from './commands/info-command.js';
 import { nodeCommand } from './commands/node-command.js';
+import { nodePsCommand, serviceCommand } from './commands/service-command.js';
 import { swarmCommand } from './commands/swarm-command.js';
 import { versionCommand } from './commands/version-command.js';
 import { errorLine } from './error-line.js';
@@ -24,8 +25,17 @@ export function createProgram(io: CliIo & { readonly err: (text: string) => void
         'daemon socket to connect to (default: $SHOAL_HOST or unix:///run/shoal/shoal.sock)',
       ).argParser((value) => parseDaemonAddress(value).url),
     )
-    .showSuggestionAfterError(true);
-  for (const command of [versionCommand(io), infoCommand(io), swarmCommand(io), nodeCommand(io)]) {
+    .showSuggestionAfterError(true)
+    // Global options come before the command, as Docker's do; this lets `service
+    // create` pass everything after IMAGE to the task's command.
+    .enablePositionalOptions();
+  for (const command of [
+    versionCommand(io),
+    infoCommand(io),
+    swarmCommand(io),
+    nodeCommand(io).addCommand(nodePsCommand(io)),
+    serviceCommand(io),
+  ]) {
     program.addCommand(command);
   }
   quietErrors(program, io);

@@ -11,6 +11,13 @@ export interface ControlCalls {
   removeNode(request: pb.RemoveNodeRequest): Promise<pb.RemoveNodeResponse>;
   getCluster(request: pb.GetClusterRequest): Promise<pb.GetClusterResponse>;
   updateCluster(request: pb.UpdateClusterRequest): Promise<pb.UpdateClusterResponse>;
+  getService(request: pb.GetServiceRequest): Promise<pb.GetServiceResponse>;
+  listServices(request: pb.ListServicesRequest): Promise<pb.ListServicesResponse>;
+  createService(request: pb.CreateServiceRequest): Promise<pb.CreateServiceResponse>;
+  updateService(request: pb.UpdateServiceRequest): Promise<pb.UpdateServiceResponse>;
+  removeService(request: pb.RemoveServiceRequest): Promise<pb.RemoveServiceResponse>;
+  getTask(request: pb.GetTaskRequest): Promise<pb.GetTaskResponse>;
+  listTasks(request: pb.ListTasksRequest): Promise<pb.ListTasksResponse>;
 }
 
 /** The Local API calls the CLI makes; a LocalClient in production, a fake in tests. */
@@ -24,12 +31,36 @@ export interface LocalApiClient {
   close(): void;
 }
 
+/** Time as the CLI's waiting commands see it; a fake in tests so they never wait. */
+export interface CliClock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
 /** The CLI's edges, injected so the program can be driven in tests. */
 export interface CliIo {
   readonly out: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly connect: (address: DaemonAddress) => Promise<LocalApiClient>;
+  /**
+   * Whether `out` is a terminal: progress is redrawn in place there, and printed as
+   * plain lines otherwise (scripts, tests, pipes).
+   * @default false
+   */
+  readonly isTty?: boolean;
+  /**
+   * The clock progress displays poll with.
+   * @default the system clock and setTimeout
+   */
+  readonly clock?: CliClock;
 }
+
+/** The system clock; the default of `CliIo.clock`. */
+export const SYSTEM_CLOCK: CliClock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 
 /** Default daemon address when neither `--host` nor `SHOAL_HOST` is set. */
 export const DEFAULT_HOST = 'unix:///run/shoal/shoal.sock';

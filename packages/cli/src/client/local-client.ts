@@ -36,6 +36,13 @@ export class LocalClient implements LocalApiClient {
       removeNode: (r) => this.#call(control, control.removeNode, r),
       getCluster: (r) => this.#call(control, control.getCluster, r),
       updateCluster: (r) => this.#call(control, control.updateCluster, r),
+      getService: (r) => this.#call(control, control.getService, r),
+      listServices: (r) => this.#call(control, control.listServices, r),
+      createService: (r) => this.#call(control, control.createService, r),
+      updateService: (r) => this.#call(control, control.updateService, r),
+      removeService: (r) => this.#call(control, control.removeService, r),
+      getTask: (r) => this.#call(control, control.getTask, r),
+      listTasks: (r) => this.#call(control, control.listTasks, r),
     };
   }
 
