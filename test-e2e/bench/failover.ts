@@ -5,6 +5,8 @@
 // started again and the next trial waits until it is Reachable. Prints, as its last
 // stdout line, {"trials", "p50_ms", "p99_ms", "max_ms"}.
 import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Lab } from '../lab/index.js';
 
@@ -38,6 +40,17 @@ async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** Freezes every process of a lab node (freezer cgroup v1) and waits until it is frozen. */
+async function freeze(relative: string): Promise<void> {
+  const dir = join('/sys/fs/cgroup/freezer', relative);
+  await writeFile(join(dir, 'freezer.state'), 'FROZEN');
+  for (let i = 0; i < 1000; i++) {
+    if ((await readFile(join(dir, 'freezer.state'), 'utf8')).trim() === 'FROZEN') return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  throw new Error(`cgroup "${relative}" did not freeze`);
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -128,6 +141,10 @@ async function main(): Promise<void> {
         const rows = await nodeLs(lab, 'm1').catch(() => nodeLs(lab, 'm2'));
         const leaderHost = rows.find((r) => r.ManagerStatus === 'Leader')!.Hostname;
         const leader = managers.find((m) => lab.node(m).hostname === leaderHost)!;
+        // The node stops answering when its cgroup is frozen, the first thing `kill`
+        // does: freeze it here first so the clock starts when the leader is gone, not
+        // when the kill command began.
+        await freeze(lab.node(leader).paths.cgroups.node);
         const killedAt = Date.now();
         await lab.kill(leader);
         const ackAt = await Promise.race([
