@@ -15,7 +15,8 @@ import { reconcileGlobal } from '../orchestrator/reconcile-global.js';
 import { reconcileReplicated } from '../orchestrator/reconcile-replicated.js';
 import { removeTasks } from '../orchestrator/remove-tasks.js';
 import { DEFAULT_TASK_HISTORY_LIMIT } from '../orchestrator/task-history.js';
-import { observedState } from '../orchestrator/task-state.js';
+import { isSameTaskSpec } from '../orchestrator/task-spec-equal.js';
+import { isTaskWanted, observedState } from '../orchestrator/task-state.js';
 import { planUpdate } from '../orchestrator/updater.js';
 import { schedule } from '../scheduler/schedule.js';
 import type { ClusterStore } from '../store/cluster-store.js';
@@ -90,6 +91,8 @@ export class OrchestrationDriver {
   /** The earliest wake-up; one owner: #armWake. */
   #wakeTimer: NodeJS.Timeout | undefined;
   #passing = false;
+  /** Per service: its stored version, and tasks known to run that version's task spec. */
+  readonly #currentTasks = new Map<string, { version: number; ids: Set<string> }>();
   /** Whether a barrier is due before the next pass (set on start). */
   #needsBarrier = false;
 
@@ -138,6 +141,31 @@ export class OrchestrationDriver {
     this.#dirty.clear();
     this.#everything = false;
     this.#wakeAt.clear();
+    this.#currentTasks.clear();
+  }
+
+  /**
+   * Whether a wanted task runs another spec than the service's, the only thing that
+   * starts an update. planUpdate answers the same, but compares every task's spec on
+   * every pass (a canonical JSON of each); this remembers the tasks found current for
+   * the service's stored version, so a pass over 10,000 settled tasks compares none.
+   */
+  #hasStaleTasks(service: pb.Service, tasks: readonly pb.Task[]): boolean {
+    const version = service.meta?.version ?? 0;
+    let known = this.#currentTasks.get(service.id);
+    if (known?.version !== version) {
+      known = { version, ids: new Set() };
+      this.#currentTasks.set(service.id, known);
+    }
+    // Rebuilt from the tasks at hand, so deleted tasks leave the set.
+    const current = new Set<string>();
+    for (const task of tasks) {
+      if (!isTaskWanted(task)) continue;
+      if (!known.ids.has(task.id) && !isSameTaskSpec(task.spec, service.spec?.task)) return true;
+      current.add(task.id);
+    }
+    known.ids = current;
+    return false;
   }
 
   #watchStore(generation: number): void {
@@ -267,6 +295,7 @@ export class OrchestrationDriver {
       const tasks = () => ids.map((id) => working.get(id)).filter((t) => t !== undefined);
       const service = services.get(serviceId);
       if (!service) {
+        this.#currentTasks.delete(serviceId);
         // Removed (`service rm`): its tasks stop, then go.
         changes.apply(removeTasks(tasks(), 'service removed'));
         continue;
@@ -275,8 +304,18 @@ export class OrchestrationDriver {
         service.spec?.mode?.$case === 'global' ? reconcileGlobal : reconcileReplicated;
       const step = reconcile({ service, tasks: tasks(), nodes, now }, options);
       changes.apply(step.actions);
-      ids = [...ids, ...createdIds(step.actions)];
-      const plan = planUpdate({ service, tasks: tasks(), nodes, now }, options);
+      const created = createdIds(step.actions);
+      // Outside an update, tasks the orchestrator created at this very `now` would look
+      // to the updater like slots of an update just started (created since it began,
+      // not running yet): a new or scaled service would go UPDATING. They carry the
+      // current spec, so leaving them out changes no other decision.
+      const updating = isUpdating(service);
+      if (updating) ids = [...ids, ...created];
+      const plan =
+        updating || this.#hasStaleTasks(service, tasks())
+          ? planUpdate({ service, tasks: tasks(), nodes, now }, options)
+          : { actions: [] };
+      if (!updating) ids = [...ids, ...created];
       changes.apply(plan.actions);
       if (plan.service) changes.setService(plan.service);
       const wakeAt = earliest(step.wakeAt, plan.wakeAt);
@@ -340,6 +379,14 @@ function mattersToOrchestration(event: StoreEvent & { table: 'tasks' }): boolean
 function historyLimit(cluster: pb.Cluster | undefined): number {
   const limit = cluster?.spec?.orchestration?.taskHistoryRetentionLimit;
   return limit === undefined || limit < 0 ? DEFAULT_TASK_HISTORY_LIMIT : limit;
+}
+
+function isUpdating(service: pb.Service): boolean {
+  const state = service.updateStatus?.state;
+  return (
+    state === pb.UpdateStatus_State.STATE_UPDATING ||
+    state === pb.UpdateStatus_State.STATE_ROLLBACK_STARTED
+  );
 }
 
 function createdIds(actions: readonly { type: string; task?: pb.Task }[]): string[] {
