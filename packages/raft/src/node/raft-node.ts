@@ -406,8 +406,9 @@ export class RaftNode<R = unknown> {
     this.#raw.transferLeader(to);
     this.#schedule();
     return new Promise<RaftId>((resolve, reject) => {
-      // An election takes up to 2 × electionTick; give the transfer that and some.
-      const done = armDeadline(options.signal, this.#tickMs * 25, (e) => {
+      // An election takes up to 2 × electionTick; give the transfer that and some, and
+      // at least 2 s so a busy machine (stalled event loops) does not fail a handover.
+      const done = armDeadline(options.signal, Math.max(this.#tickMs * 25, 2000), (e) => {
         off();
         reject(e);
       });
