@@ -45,7 +45,10 @@ async function getService(client: LocalApiClient, reference: string): Promise<pb
   return service;
 }
 
-/** Shows progress unless --detach; `-q` keeps the wait but not the display. */
+/**
+ * Shows progress unless --detach; `-q` keeps the wait but not the display. `service` is
+ * as read before the change, so its update status is the one a new one replaces.
+ */
 async function follow(
   io: CliIo,
   client: LocalApiClient,
@@ -106,20 +109,14 @@ function updateCommand(io: CliIo): Command {
     await withDaemon(self, io, async (client) => {
       const service = await getService(client, reference);
       const spec = applyServiceUpdate(service.spec!, options);
-      const { service: updated } = await client.control.updateService({
+      await client.control.updateService({
         serviceId: service.id,
         serviceVersion: service.meta?.version ?? 0,
         spec,
         rollback: false,
       });
       io.out(`${reference}\n`);
-      await follow(
-        io,
-        client,
-        { ...(updated ?? service), updateStatus: service.updateStatus },
-        options,
-        'update',
-      );
+      await follow(io, client, service, options, 'update');
     });
   });
 }
@@ -205,7 +202,10 @@ function lsCommand(io: CliIo): Command {
           client.control.listServices({}),
           client.control.listTasks({ filters: NO_TASK_FILTERS }),
         ]);
-        const rows = services.map((service) => serviceRow(service, tasks));
+        // Docker lists services by name.
+        const rows = services
+          .map((service) => serviceRow(service, tasks))
+          .sort((a, b) => a.Name.localeCompare(b.Name));
         if (options.quiet) io.out(rows.map((row) => `${row.ID}\n`).join(''));
         else if (options.format === 'json') io.out(renderJson(rows));
         else io.out(renderTable(SERVICE_LS_HEADERS, rows.map(serviceRowCells)));
