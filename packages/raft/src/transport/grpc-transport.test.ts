@@ -78,7 +78,7 @@ describe('GrpcTransport', () => {
     await waitFor(() => rb.got.length === 1);
     await b.close();
     // Keep sending until the broken stream is noticed.
-    for (let i = 0; i < 200 && ra.unreachable.length === 0; i++) {
+    for (let i = 0; i < 500 && ra.unreachable.length === 0; i++) {
       a.send([hb(1, 2, 2)]);
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -86,7 +86,7 @@ describe('GrpcTransport', () => {
     const b2 = await transport(2, [], `127.0.0.1:${port}`);
     const rb2 = recorder();
     b2.start(rb2.handler);
-    for (let i = 0; i < 300 && rb2.got.length === 0; i++) {
+    for (let i = 0; i < 800 && rb2.got.length === 0; i++) {
       a.send([hb(1, 2, 3)]);
       await new Promise((r) => setTimeout(r, 10));
     }
