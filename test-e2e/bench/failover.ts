@@ -177,6 +177,15 @@ async function main(): Promise<void> {
         max_ms: sorted.at(-1),
       }),
     );
+  } catch (error) {
+    // The daemons' last words are what explains a failed run; the lab goes with `down`.
+    for (const m of managers) {
+      const text = await readFile(lab.logFile(m, 'shoald'), 'utf8').catch(() => '');
+      log(
+        `--- shoald log of ${m} (last 30 lines)\n${text.trimEnd().split('\n').slice(-30).join('\n')}`,
+      );
+    }
+    throw error;
   } finally {
     await Lab.down();
   }
