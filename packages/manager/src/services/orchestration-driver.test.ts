@@ -11,14 +11,16 @@ import { testContainerSpec } from '../orchestrator/testing.js';
 import { type TestNode, testNode } from '../scheduler/testing.js';
 import { LocalClusterStore } from '../store/cluster-store.js';
 import { MemoryStore } from '../store/memory-store.js';
-import { OrchestrationDriver } from './orchestration-driver.js';
+import type { StoreTx } from '../store/store-batch.js';
+import { StoreConflictError } from '../store/store-errors.js';
+import { ORCHESTRATION_RETRY_MS, OrchestrationDriver } from './orchestration-driver.js';
 
 const S = pb.TaskState;
 const U = pb.UpdateStatus_State;
 const STEP_MS = 100;
 
-function countingRng() {
-  let n = 0;
+function countingRng(from = 0) {
+  let n = from;
   return {
     randomBytes: (length: number) => {
       n += 1;
@@ -82,8 +84,10 @@ class Cluster {
   });
   /** Tasks the agents fail the next time they see them running. */
   readonly failing = new Set<string>();
-  /** Most tasks of the named service executing at once and not yet running, seen so far. */
+  /** Most tasks of the service wanted and not yet running (new spec only), seen so far. */
   maxStarting = 0;
+  /** Fewest tasks running, seen since the last reset. */
+  minRunning = Number.POSITIVE_INFINITY;
 
   async addNodes(...nodes: TestNode[]): Promise<void> {
     await this.store.update((tx) => {
@@ -164,6 +168,7 @@ class Cluster {
         t.spec?.container?.image !== this.service()?.previousSpec?.task?.container?.image,
     ).length;
     this.maxStarting = Math.max(this.maxStarting, starting);
+    this.minRunning = Math.min(this.minRunning, this.running().length);
   }
 
   /** Agent steps and driver passes until `done`, failing after `maxSteps`. */
@@ -406,6 +411,82 @@ describe('OrchestrationDriver', () => {
     await c.api.removeService({ serviceId: 'web' });
     expect(c.tasks().every((t) => t.desiredState === S.TASK_STATE_REMOVE)).toBe(true);
     await c.until(() => c.tasks().length === 0);
+  });
+
+  it('driver: a start-first update keeps every replica running throughout', async () => {
+    await c.addNodes({ id: 'n1' }, { id: 'n2' });
+    const update = { order: pb.UpdateConfig_Order.ORDER_START_FIRST };
+    await c.create({ replicas: 3, update });
+    await c.until(() => c.running().length === 3);
+    c.minRunning = Number.POSITIVE_INFINITY;
+    await c.update({ replicas: 3, update, image: 'app:v2' });
+    await c.until(() => c.service()?.updateStatus?.state === U.STATE_COMPLETED);
+    expect(c.running('app:v2')).toHaveLength(3);
+    expect(c.minRunning).toBeGreaterThanOrEqual(3);
+  });
+
+  it('driver: a new leader resumes an update where the old one stopped, with no slot doubled', async () => {
+    await c.addNodes({ id: 'n1' }, { id: 'n2' });
+    await c.create({ replicas: 4, update: {} });
+    await c.until(() => c.running().length === 4);
+    await c.update({ replicas: 4, update: {}, image: 'app:v2' });
+    await c.until(() => c.running('app:v2').length === 2);
+    c.driver.stop();
+    // Its own ID sequence: the old leader's would collide with a fresh counter's.
+    const successor = new OrchestrationDriver({
+      store: c.store,
+      log: pino({ level: 'silent' }),
+      rng: countingRng(1_000_000),
+    });
+    successor.start();
+    try {
+      await c.until(() => c.service()?.updateStatus?.state === U.STATE_COMPLETED);
+      expect(c.running('app:v2')).toHaveLength(4);
+      const wanted = c.tasks((t) => t.desiredState <= S.TASK_STATE_RUNNING);
+      expect(new Set(wanted.map((t) => t.slot)).size).toBe(wanted.length);
+    } finally {
+      successor.stop();
+    }
+  });
+
+  it('driver: writes again from fresh reads after a store conflict, and retries a failed pass later', async () => {
+    c.driver.stop();
+    const store = c.store;
+    let conflicts = 1;
+    let outages = 1;
+    const flaky = {
+      state: store.state,
+      barrier: () => store.barrier(),
+      watch: (options?: Parameters<typeof store.watch>[0]) => store.watch(options),
+      update: async (build: (tx: StoreTx) => void) => {
+        if (outages > 0) {
+          outages -= 1;
+          throw new Error('store unavailable');
+        }
+        if (conflicts > 0) {
+          conflicts -= 1;
+          throw new StoreConflictError('tasks', 'x', 'Update task "x": update out of sequence');
+        }
+        await store.update(build);
+      },
+    };
+    const driver = new OrchestrationDriver({
+      store: flaky,
+      log: pino({ level: 'silent' }),
+      rng: countingRng(),
+    });
+    driver.start();
+    try {
+      await c.addNodes({ id: 'n1' });
+      await c.create({ replicas: 2 });
+      await vi.advanceTimersByTimeAsync(100);
+      expect(c.tasks()).toHaveLength(0); // the outage: nothing written, a retry armed
+      await vi.advanceTimersByTimeAsync(ORCHESTRATION_RETRY_MS);
+      expect(c.tasks()).toHaveLength(2); // the conflict was retried at once
+      await c.until(() => c.running().length === 2);
+    } finally {
+      driver.stop();
+    }
   });
 
   it('driver: places 2,000 replicas in a few large transactions', async () => {

@@ -254,10 +254,13 @@ export class OrchestrationDriver {
       for (const id of dirty) this.#dirty.add(id);
       retry = true;
     } finally {
+      this.#passing = false;
+      // A pass of an older run (stopped, maybe started again meanwhile) only hands over.
       if (generation === this.#generation) {
-        this.#passing = false;
         this.#arm(retry ? ORCHESTRATION_RETRY_MS : this.#debounceMs);
         this.#armWake();
+      } else {
+        this.#arm();
       }
     }
   }
