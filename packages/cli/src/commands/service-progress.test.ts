@@ -121,6 +121,43 @@ describe('shoal service progress', () => {
     expect(h.text()).toContain('overall progress: 0 out of 3 tasks\n');
   });
 
+  it('shoal service update: shows the rollback and fails when the updater rolled the update back', async () => {
+    const w: World = { services: [service(ID, 'web', 'replicated')], tasks: [] };
+    const statuses: (pb.UpdateStatus | undefined)[] = [
+      undefined,
+      {
+        state: pb.UpdateStatus_State.STATE_ROLLBACK_STARTED,
+        message: 'update rolled back due to failure or early termination of task t9',
+      },
+      { state: pb.UpdateStatus_State.STATE_ROLLBACK_COMPLETED, message: 'rollback completed' },
+    ];
+    const h = harness(w, {
+      onPoll: (n, world) => {
+        world.tasks = [1, 2, 3].map((slot) =>
+          task(`t${slot}`, ID, slot, RUNNING, { specVersion: 1 }),
+        );
+        world.services[0]!.updateStatus = statuses[Math.min(n, 3) - 1];
+      },
+    });
+    expect(
+      await h.run(
+        'service',
+        'update',
+        '--update-failure-action',
+        'rollback',
+        '--image',
+        'nginx:bad',
+        'web',
+      ),
+    ).toBe(1);
+    expect(h.text()).toContain(
+      'rollback: update rolled back due to failure or early termination of task t9\n',
+    );
+    expect(h.err).toEqual([
+      'Error: Service "web" cannot converge: update rolled back: rollback completed\n',
+    ]);
+  });
+
   it('shoal service update: waits for tasks of the new spec before converging', async () => {
     const w: World = { services: [service(ID, 'web', 'replicated')], tasks: [] };
     const h = harness(w, {
@@ -150,7 +187,7 @@ describe('shoal service progress', () => {
     });
     expect(await h.run('service', 'scale', 'web=2')).toBe(1);
     expect(h.err).toEqual([
-      'Error: Service "web" did not converge within 300s: 1 out of 2 tasks running\n',
+      'Error: Service "web" did not converge within 5m0s: 1 out of 2 tasks running\n',
     ]);
     expect(h.elapsed()).toBe(300_000);
   });

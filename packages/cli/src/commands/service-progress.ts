@@ -1,7 +1,7 @@
 // The progress display of `service create|update|scale|rollback` without --detach:
 // polls the service and its tasks, shows one line per slot as Docker does, and ends
 // when the service converged, or with the reason it cannot.
-import { durationToMs, pb, ShoalError } from '@shoal/api';
+import { durationToMs, formatDuration, pb, ShoalError } from '@shoal/api';
 import type { CliClock, LocalApiClient } from '../client/cli-context.js';
 import { taskError, taskName, truncateId } from './task-view.js';
 
@@ -158,7 +158,8 @@ class ProgressWriter {
   draw(lines: readonly (readonly [string, string, string])[]): void {
     if (this.#isTty) {
       const up = this.#drawn > 0 ? `\x1b[${this.#drawn}A` : '';
-      this.#out(`${up}${lines.map(([, , tty]) => `\x1b[2K${tty}\n`).join('')}`);
+      // Erase below the block too: a scale-down leaves fewer slot lines than last time.
+      this.#out(`${up}${lines.map(([, , tty]) => `\x1b[2K${tty}\n`).join('')}\x1b[J`);
       this.#drawn = lines.length;
       return;
     }
@@ -198,15 +199,16 @@ export async function watchServiceProgress(
   const failures = new Map<string, pb.Task[]>();
   let unschedulableSince: number | undefined;
   let convergedSince: number | undefined;
-  let rollbackShown = false;
+  let rollbackLine: string | undefined;
 
   for (;;) {
     const { service } = await client.control.getService({ serviceId });
     if (!service)
       throw new ShoalError('SHOAL_NOT_FOUND', `Watch service: no such service: "${serviceId}"`);
-    const { tasks } = await client.control.listTasks({
+    const listed = await client.control.listTasks({
       filters: { serviceIds: [service.id], nodeIds: [], desiredStates: [], idPrefixes: [] },
     });
+    const tasks = listed.tasks.filter((t) => t.serviceId === service.id);
     const name = service.spec?.annotations?.name ?? serviceId;
     const now = clock.now();
     const fail = (reason: string): never => {
@@ -247,22 +249,25 @@ export async function watchServiceProgress(
       kind === 'rollback'
         ? `overall progress: rolling back update: ${done} out of ${slots.length} tasks`
         : `overall progress: ${done} out of ${slots.length} tasks`;
-    const lines: [string, string, string][] = [['overall', overall, overall]];
+    if (statusIsNew && status.state === pb.UpdateStatus_State.STATE_ROLLBACK_STARTED) {
+      // The updater gave up on the update (failure action rollback): say so above the
+      // overall line, as Docker does, and keep watching the rollback converge.
+      if (kind === 'update') rollbackLine ??= `rollback: ${status.message || 'update rolled back'}`;
+    }
+    const lines: [string, string, string][] = [
+      ...(rollbackLine
+        ? [['rollback', rollbackLine, rollbackLine] as [string, string, string]]
+        : []),
+      ['overall', overall, overall],
+    ];
     for (const slot of slots) {
       const word = stateWord(slot.task);
+      const error = slot.task ? taskError(slot.task) : '';
       lines.push([
         `slot ${slot.key}`,
         `${slot.label}: ${word}`,
-        `${slot.label}: ${word.padEnd(10)}${taskError(slot.task ?? ({} as pb.Task)) ? '' : ` ${bar(slot.task)}`}`,
+        `${slot.label}: ${word.padEnd(10)}${error ? '' : ` ${bar(slot.task)}`}`,
       ]);
-    }
-    if (
-      statusIsNew &&
-      status.state === pb.UpdateStatus_State.STATE_ROLLBACK_STARTED &&
-      kind === 'update'
-    ) {
-      if (!rollbackShown) options.out(`rollback: ${status.message || 'update rolled back'}\n`);
-      rollbackShown = true;
     }
 
     const verifyMs =
@@ -320,7 +325,7 @@ export async function watchServiceProgress(
     if (now - start >= timeoutMs) {
       throw new ShoalError(
         'SHOAL_DEADLINE_EXCEEDED',
-        `Service "${name}" did not converge within ${Math.round(timeoutMs / 1000)}s: ${done} out of ${slots.length} tasks running`,
+        `Service "${name}" did not converge within ${formatDuration(timeoutMs)}: ${done} out of ${slots.length} tasks running`,
       );
     }
     await clock.sleep(pollMs);
