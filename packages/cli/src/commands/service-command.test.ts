@@ -405,6 +405,17 @@ describe('shoal service update, scale, rollback', () => {
     expect(h.text()).toBe('web\n');
   });
 
+  it('shoal service update: rolls back with --rollback as service rollback does', async () => {
+    const w = world();
+    w.services[0]!.previousSpec = w.services[0]!.spec;
+    const h = harness(w);
+    expect(await h.run('service', 'update', '--rollback', '-d', 'web')).toBe(0);
+    expect(h.request<pb.UpdateServiceRequest>('updateService')).toMatchObject({
+      serviceVersion: 10,
+      rollback: true,
+    });
+  });
+
   it('shoal service rollback: fails when there is no previous spec', async () => {
     const h = harness(world());
     expect(await h.run('service', 'rollback', 'web')).toBe(1);

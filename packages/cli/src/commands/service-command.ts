@@ -105,20 +105,29 @@ function updateCommand(io: CliIo): Command {
     new Command('update')
       .description('Update a service')
       .argument('<service>', 'service name or ID'),
-  ).action(async (reference: string, options: ServiceUpdateFlags, self: Command) => {
-    await withDaemon(self, io, async (client) => {
-      const service = await getService(client, reference);
-      const spec = applyServiceUpdate(service.spec!, options);
-      await client.control.updateService({
-        serviceId: service.id,
-        serviceVersion: service.meta?.version ?? 0,
-        spec,
-        rollback: false,
-      });
-      io.out(`${reference}\n`);
-      await follow(io, client, service, options, 'update');
-    });
-  });
+  )
+    .option('--rollback', "roll back to the service's previous spec")
+    .action(
+      async (
+        reference: string,
+        options: ServiceUpdateFlags & { rollback?: boolean },
+        self: Command,
+      ) => {
+        await withDaemon(self, io, async (client) => {
+          if (options.rollback) return rollBack(io, client, reference, options);
+          const service = await getService(client, reference);
+          const spec = applyServiceUpdate(service.spec!, options);
+          await client.control.updateService({
+            serviceId: service.id,
+            serviceVersion: service.meta?.version ?? 0,
+            spec,
+            rollback: false,
+          });
+          io.out(`${reference}\n`);
+          await follow(io, client, service, options, 'update');
+        });
+      },
+    );
 }
 
 function parseScale(text: string): [string, number] {
@@ -164,6 +173,31 @@ function scaleCommand(io: CliIo): Command {
     });
 }
 
+/** Asks for the previous spec back, as `service rollback` and `service update --rollback` do. */
+async function rollBack(
+  io: CliIo,
+  client: LocalApiClient,
+  reference: string,
+  options: { detach?: boolean; quiet?: boolean },
+): Promise<void> {
+  const service = await getService(client, reference);
+  if (!service.previousSpec) {
+    throw new ShoalError(
+      'SHOAL_FAILED_PRECONDITION',
+      `Roll back service "${reference}": the service has no previous spec`,
+    );
+  }
+  await client.control.updateService({
+    serviceId: service.id,
+    serviceVersion: service.meta?.version ?? 0,
+    spec: service.spec,
+    rollback: true,
+  });
+  io.out(`${reference}\n`);
+  if (!options.detach && !options.quiet) io.out('rollback: manually requested rollback\n');
+  await follow(io, client, service, options, 'rollback');
+}
+
 function rollbackCommand(io: CliIo): Command {
   return new Command('rollback')
     .description("Revert changes to a service's configuration")
@@ -172,24 +206,7 @@ function rollbackCommand(io: CliIo): Command {
     .option('-q, --quiet', 'suppress progress output')
     .action(
       async (reference: string, options: { detach?: boolean; quiet?: boolean }, self: Command) => {
-        await withDaemon(self, io, async (client) => {
-          const service = await getService(client, reference);
-          if (!service.previousSpec) {
-            throw new ShoalError(
-              'SHOAL_FAILED_PRECONDITION',
-              `Roll back service "${reference}": the service has no previous spec`,
-            );
-          }
-          await client.control.updateService({
-            serviceId: service.id,
-            serviceVersion: service.meta?.version ?? 0,
-            spec: service.spec,
-            rollback: true,
-          });
-          io.out(`${reference}\n`);
-          if (!options.detach && !options.quiet) io.out('rollback: manually requested rollback\n');
-          await follow(io, client, service, options, 'rollback');
-        });
+        await withDaemon(self, io, (client) => rollBack(io, client, reference, options));
       },
     );
 }
