@@ -152,7 +152,7 @@ function addUpdateConfigOptions(command: Command, kind: 'update' | 'rollback'): 
   command
     .option(
       `--${kind}-parallelism <n>`,
-      `maximum number of tasks ${kind}d simultaneously (0 for all at once)`,
+      `maximum number of tasks ${kind === 'update' ? 'updated' : 'rolled back'} simultaneously (0 for all at once)`,
       wholeNumber(`--${kind}-parallelism`),
     )
     .option(`--${kind}-delay <duration>`, `delay between ${kind}s`, duration(`--${kind}-delay`))
@@ -169,7 +169,7 @@ function addUpdateConfigOptions(command: Command, kind: 'update' | 'rollback'): 
     )
     .option(
       `--${kind}-max-failure-ratio <ratio>`,
-      `failure rate to tolerate during a ${kind}`,
+      `failure rate to tolerate during ${kind === 'update' ? 'an update' : 'a rollback'}`,
       ratio(`--${kind}-max-failure-ratio`),
     );
 }
