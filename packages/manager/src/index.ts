@@ -160,6 +160,7 @@ export {
   ORCHESTRATION_BATCH_SIZE,
   ORCHESTRATION_DEBOUNCE_MS,
   ORCHESTRATION_RETRY_MS,
+  ORCHESTRATION_SCHEDULE_BATCH,
   OrchestrationDriver,
   type OrchestrationDriverOptions,
   type OrchestrationDriverState,

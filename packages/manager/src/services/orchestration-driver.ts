@@ -29,6 +29,8 @@ const { TASK_STATE_NEW, TASK_STATE_ASSIGNED, TASK_STATE_RUNNING } = pb.TaskState
 export const ORCHESTRATION_DEBOUNCE_MS = 30;
 /** Most objects written in one store transaction. */
 export const ORCHESTRATION_BATCH_SIZE = 2_000;
+/** Most tasks placed by one scheduler call before the event loop gets a turn. */
+export const ORCHESTRATION_SCHEDULE_BATCH = 500;
 /** Wait before a pass that failed (store unavailable, say) is tried again. */
 export const ORCHESTRATION_RETRY_MS = 1_000;
 // setTimeout's largest delay; later wake-ups are re-armed when it fires.
@@ -52,6 +54,8 @@ export interface OrchestrationDriverOptions {
   readonly debounceMs?: number;
   /** @default ORCHESTRATION_BATCH_SIZE */
   readonly batchSize?: number;
+  /** @default ORCHESTRATION_SCHEDULE_BATCH */
+  readonly scheduleBatchSize?: number;
   /**
    * Attempts of one transaction that meets StoreConflictErrors, each from fresh reads.
    * @default 5
@@ -76,6 +80,7 @@ export class OrchestrationDriver {
   readonly #newTaskId: () => string;
   readonly #debounceMs: number;
   readonly #batchSize: number;
+  readonly #scheduleBatchSize: number;
   readonly #storeAttempts: number;
   #state: OrchestrationDriverState = 'stopped';
   /** Bumped by start() and stop(), so work of an older run stops at its next step. */
@@ -104,11 +109,15 @@ export class OrchestrationDriver {
     this.#newTaskId = () => generateRandomId(rng);
     this.#debounceMs = options.debounceMs ?? ORCHESTRATION_DEBOUNCE_MS;
     this.#batchSize = options.batchSize ?? ORCHESTRATION_BATCH_SIZE;
+    this.#scheduleBatchSize = options.scheduleBatchSize ?? ORCHESTRATION_SCHEDULE_BATCH;
     this.#storeAttempts = options.storeAttempts ?? 5;
-    if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1) {
-      throw new RangeError(
-        `Invalid batchSize ${this.#batchSize}: must be a whole number of at least 1`,
-      );
+    for (const [name, value] of [
+      ['batchSize', this.#batchSize],
+      ['scheduleBatchSize', this.#scheduleBatchSize],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new RangeError(`Invalid ${name} ${value}: must be a whole number of at least 1`);
+      }
     }
   }
 
@@ -335,12 +344,19 @@ export class OrchestrationDriver {
         pending.push(task.id);
       }
     }
-    if (pending.length > 0) {
-      for (const id of pending) {
-        if (observedState(working.get(id)!) === TASK_STATE_NEW) changes.markPending(id);
+    for (const id of pending) {
+      if (observedState(working.get(id)!) === TASK_STATE_NEW) changes.markPending(id);
+    }
+    // Scheduling costs tasks × nodes: in slices with the event loop let in between, so a
+    // service of 10,000 replicas does not hold up the dispatcher's heartbeats. Each slice
+    // sees the placements of the ones before (they are in the working view).
+    for (let from = 0; from < pending.length; from += this.#scheduleBatchSize) {
+      if (from > 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (generation !== this.#generation) return;
       }
       const decided = schedule({
-        tasks: pending.map((id) => working.get(id)!),
+        tasks: pending.slice(from, from + this.#scheduleBatchSize).map((id) => working.get(id)!),
         nodes,
         allTasks: [...working.values()],
         now,
