@@ -16,7 +16,7 @@ import { reconcileReplicated } from '../orchestrator/reconcile-replicated.js';
 import { removeTasks } from '../orchestrator/remove-tasks.js';
 import { DEFAULT_TASK_HISTORY_LIMIT } from '../orchestrator/task-history.js';
 import { isSameTaskSpec } from '../orchestrator/task-spec-equal.js';
-import { isTaskWanted, observedState } from '../orchestrator/task-state.js';
+import { hasTaskEnded, isTaskWanted, observedState } from '../orchestrator/task-state.js';
 import { planUpdate } from '../orchestrator/updater.js';
 import { schedule } from '../scheduler/schedule.js';
 import type { ClusterStore } from '../store/cluster-store.js';
@@ -98,6 +98,14 @@ export class OrchestrationDriver {
   #passing = false;
   /** Per service: its stored version, and tasks known to run that version's task spec. */
   readonly #currentTasks = new Map<string, { version: number; ids: Set<string> }>();
+  /**
+   * Tasks no node fit on the last try. They are tried again only once room may have
+   * appeared (`#roomChanged`: a node or the cluster changed, a task ended or went),
+   * not on every pass: placing costs tasks × nodes, and a service of 1,000 replicas
+   * with an impossible constraint must not cost that on each of its status reports.
+   */
+  #unschedulable = new Set<string>();
+  #roomChanged = true;
   /** Whether a barrier is due before the next pass (set on start). */
   #needsBarrier = false;
 
@@ -132,6 +140,7 @@ export class OrchestrationDriver {
     const generation = ++this.#generation;
     this.#needsBarrier = true;
     this.#everything = true;
+    this.#roomChanged = true;
     this.#watchStore(generation);
     this.#arm();
   }
@@ -151,6 +160,7 @@ export class OrchestrationDriver {
     this.#everything = false;
     this.#wakeAt.clear();
     this.#currentTasks.clear();
+    this.#unschedulable.clear();
   }
 
   /**
@@ -191,6 +201,7 @@ export class OrchestrationDriver {
         // A watch that fell behind missed events: look at everything again.
         this.#log.warn({ err: error }, 'orchestration watch ended; watching again');
         this.#everything = true;
+        this.#roomChanged = true;
         this.#watchStore(generation);
         this.#arm();
       }
@@ -200,13 +211,16 @@ export class OrchestrationDriver {
   #onEvent(event: StoreEvent): void {
     if (event.type === 'reset') {
       this.#everything = true;
+      this.#roomChanged = true;
     } else if (event.table === 'services') {
       this.#dirty.add(event.object.id);
     } else if (event.table === 'tasks') {
+      if (event.type === 'delete' || hasTaskEnded(event.object)) this.#roomChanged = true;
       if (mattersToOrchestration(event)) this.#dirty.add(event.object.serviceId);
     } else if (event.table === 'nodes' || event.table === 'clusters') {
       // Nodes decide placement and global tasks; the cluster holds the history limit.
       this.#everything = true;
+      this.#roomChanged = true;
     } else {
       return;
     }
@@ -247,12 +261,14 @@ export class OrchestrationDriver {
     if (generation !== this.#generation) return;
     const everything = this.#everything;
     const dirty = this.#dirty;
+    const roomChanged = this.#roomChanged;
     this.#everything = false;
+    this.#roomChanged = false;
     this.#dirty = new Set();
     this.#passing = true;
     let retry = false;
     try {
-      await this.#pass(generation, everything, dirty);
+      await this.#pass(generation, { everything, dirty, roomChanged });
     } catch (error) {
       if (generation !== this.#generation) return;
       this.#log.warn(
@@ -260,6 +276,8 @@ export class OrchestrationDriver {
         'orchestration pass failed; trying again',
       );
       this.#everything ||= everything;
+      // Placements and explanations of the failed pass may be unwritten: try them all.
+      this.#roomChanged = true;
       for (const id of dirty) this.#dirty.add(id);
       retry = true;
     } finally {
@@ -274,7 +292,14 @@ export class OrchestrationDriver {
     }
   }
 
-  async #pass(generation: number, everything: boolean, dirty: Set<string>): Promise<void> {
+  async #pass(
+    generation: number,
+    {
+      everything,
+      dirty,
+      roomChanged,
+    }: { everything: boolean; dirty: Set<string>; roomChanged: boolean },
+  ): Promise<void> {
     if (this.#needsBarrier) {
       // A new leader first applies everything committed before it took over.
       await this.#store.barrier();
@@ -338,11 +363,12 @@ export class OrchestrationDriver {
     // TODO(#5): hand NEW tasks with networks to the allocator once it exists; until then
     // services with networks are refused, so no task needs anything allocated.
     const pending: string[] = [];
+    const unschedulable = new Set<string>();
     for (const task of working.values()) {
       const observed = observedState(task);
-      if (observed < TASK_STATE_ASSIGNED && task.desiredState <= TASK_STATE_RUNNING) {
-        pending.push(task.id);
-      }
+      if (observed >= TASK_STATE_ASSIGNED || task.desiredState > TASK_STATE_RUNNING) continue;
+      if (!roomChanged && this.#unschedulable.has(task.id)) unschedulable.add(task.id);
+      else pending.push(task.id);
     }
     for (const id of pending) {
       if (observedState(working.get(id)!) === TASK_STATE_NEW) changes.markPending(id);
@@ -362,8 +388,12 @@ export class OrchestrationDriver {
         now,
       });
       for (const { taskId, nodeId } of decided.assignments) changes.assign(taskId, nodeId);
-      for (const { taskId, reason } of decided.unschedulable) changes.unschedulable(taskId, reason);
+      for (const { taskId, reason } of decided.unschedulable) {
+        changes.unschedulable(taskId, reason);
+        unschedulable.add(taskId);
+      }
     }
+    this.#unschedulable = unschedulable;
 
     if (changes.isEmpty) return;
     this.#log.debug(
