@@ -8,6 +8,7 @@ runShoal(process.argv.slice(2), {
   err: (text) => process.stderr.write(text),
   env: process.env,
   connect: (address) => LocalClient.connect(address),
+  isTty: process.stdout.isTTY === true,
 }).then(
   (code) => {
     process.exitCode = code;
