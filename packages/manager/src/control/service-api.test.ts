@@ -107,7 +107,7 @@ describe('ServiceApi', () => {
       }),
       code: 'SHOAL_NOT_IMPLEMENTED',
       message:
-        'Create service: --network "backend": not supported yet: networking arrives with a later Shoal release',
+        'Create service: --network "backend" is not supported yet: overlay networks arrive with the networking issue',
     },
     {
       name: 'a published port',
@@ -125,7 +125,7 @@ describe('ServiceApi', () => {
       }),
       code: 'SHOAL_NOT_IMPLEMENTED',
       message:
-        'Create service: --publish "8080:80/tcp": not supported yet: networking arrives with a later Shoal release',
+        'Create service: --publish "8080:80/tcp" is not supported yet: published ports arrive with the routing mesh',
     },
     {
       name: 'dnsrr endpoint mode',
@@ -134,7 +134,7 @@ describe('ServiceApi', () => {
       }),
       code: 'SHOAL_NOT_IMPLEMENTED',
       message:
-        'Create service: --endpoint-mode "dnsrr": not supported yet: networking arrives with a later Shoal release',
+        'Create service: --endpoint-mode "dnsrr" is not supported yet: virtual IPs and DNS round robin arrive with service discovery',
     },
   ];
   for (const c of invalid) {
@@ -244,7 +244,7 @@ describe('ServiceApi', () => {
           rollback: false,
         },
         'SHOAL_NOT_IMPLEMENTED',
-        'Update service: --endpoint-mode "dnsrr": not supported yet: networking arrives with a later Shoal release',
+        'Update service: --endpoint-mode "dnsrr" is not supported yet: virtual IPs and DNS round robin arrive with service discovery',
       ],
     ];
     for (const [request, code, message] of cases) {

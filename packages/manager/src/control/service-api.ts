@@ -21,8 +21,12 @@ export interface ServiceApiOptions {
   readonly rng: SecureRng;
 }
 
-/** Why networking settings are refused for now, after the flag and its value. */
-const NETWORKING_LATER = 'not supported yet: networking arrives with a later Shoal release';
+/** Why each networking setting is refused for now, in the CLI's words. */
+const NOT_YET = {
+  network: 'overlay networks arrive with the networking issue',
+  publish: 'published ports arrive with the routing mesh',
+  endpointMode: 'virtual IPs and DNS round robin arrive with service discovery',
+} as const;
 
 // Random names collide rarely; a few draws make a collision with a taken name unlikely.
 const NAME_ATTEMPTS = 10;
@@ -244,27 +248,27 @@ export class ServiceApi {
  * ports, and DNS round-robin endpoints, naming Docker's flag.
  */
 function refuseNetworking(spec: pb.ServiceSpec, action: string): void {
-  const network = spec.task?.networks[0];
-  if (network) {
+  const refuse = (flag: string, value: string, why: string): never => {
     throw new ShoalError(
       'SHOAL_NOT_IMPLEMENTED',
-      `${action}: --network "${network.target}": ${NETWORKING_LATER}`,
+      `${action}: ${flag} "${value}" is not supported yet: ${why}`,
     );
-  }
-  const port = spec.endpoint?.ports[0];
+  };
+  // Specs built in-process may leave repeated fields out.
+  const network = spec.task?.networks?.[0];
+  if (network) refuse('--network', network.target, NOT_YET.network);
+  const port = spec.endpoint?.ports?.[0];
   if (port) {
     const published = port.publishedPort === 0 ? '' : `${port.publishedPort}:`;
     const protocol = pb.portConfig_ProtocolToJSON(port.protocol).replace('PROTOCOL_', '');
-    throw new ShoalError(
-      'SHOAL_NOT_IMPLEMENTED',
-      `${action}: --publish "${published}${port.targetPort}/${protocol.toLowerCase()}": ${NETWORKING_LATER}`,
+    refuse(
+      '--publish',
+      `${published}${port.targetPort}/${protocol.toLowerCase()}`,
+      NOT_YET.publish,
     );
   }
   if (spec.endpoint?.mode === pb.EndpointSpec_ResolutionMode.RESOLUTION_MODE_DNSRR) {
-    throw new ShoalError(
-      'SHOAL_NOT_IMPLEMENTED',
-      `${action}: --endpoint-mode "dnsrr": ${NETWORKING_LATER}`,
-    );
+    refuse('--endpoint-mode', 'dnsrr', NOT_YET.endpointMode);
   }
 }
 
