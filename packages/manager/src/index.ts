@@ -71,7 +71,7 @@ export {
 } from './ca/tls.js';
 export { SYSTEM_WALL_CLOCK, type WallClock } from './ca/wall-clock.js';
 export { ControlApi, type ControlApiOptions } from './control/control-api.js';
-export { type ControlServiceOptions, controlService } from './control/control-service.js';
+export { controlService } from './control/control-service.js';
 export { ServiceApi, type ServiceApiOptions } from './control/service-api.js';
 export {
   Dispatcher,

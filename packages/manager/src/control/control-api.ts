@@ -4,6 +4,7 @@
 import { pb, ShoalError } from '@shoal/api';
 import type { ClusterStore } from '../store/cluster-store.js';
 import { resolveObject } from './resolve.js';
+import type { ServiceApi } from './service-api.js';
 
 /** Smallest node certificate lifetime, as Docker's `--cert-expiry` allows. */
 export const MIN_CERT_EXPIRY_MS = 60 * 60 * 1000;
@@ -20,18 +21,28 @@ export interface ControlApiOptions {
   readonly now: () => Date;
   /** Lets a test-only cluster accept certificate lifetimes under an hour. */
   readonly allowShortCertExpiry?: boolean;
+  /**
+   * The service and task API served beside this one, so that whoever serves the
+   * Control service (the cluster port, the local socket) finds both in one place.
+   */
+  readonly services?: ServiceApi;
 }
 
 function durationMs(duration: pb.Duration | undefined): number {
   return duration ? duration.seconds * 1000 + Math.round(duration.nanos / 1e6) : 0;
 }
 
-/** Nodes and the cluster; services, tasks and networks arrive with later issues. */
+/** Nodes and the cluster; services and tasks are {@link ServiceApi}'s, networks arrive later. */
 export class ControlApi {
   readonly #o: ControlApiOptions;
 
   constructor(options: ControlApiOptions) {
     this.#o = options;
+  }
+
+  /** The service and task API served beside this one, if any. */
+  get services(): ServiceApi | undefined {
+    return this.#o.services;
   }
 
   async getNode(request: pb.GetNodeRequest): Promise<pb.GetNodeResponse> {

@@ -26,16 +26,17 @@ function call(
 
 describe('controlService', () => {
   const store = new LocalClusterStore(new MemoryStore());
-  const control = new ControlApi({ store, now: () => new Date(), newJoinToken: () => 'token' });
   const services = new ServiceApi({
     store,
     now: () => new Date(),
     rng: { randomBytes: (n) => new Uint8Array(n).fill(1) },
   });
+  const options = { store, now: () => new Date(), newJoinToken: () => 'token' };
+  const control = new ControlApi({ ...options, services });
   const log = pino({ level: 'silent' });
 
-  it('controlService: routes service and task calls to the service API when given one', async () => {
-    const service = controlService(() => control, log, { services: () => services });
+  it("controlService: routes service and task calls to the control API's service API", async () => {
+    const service = controlService(() => control, log);
     const spec = pb.ServiceSpec.fromPartial({
       annotations: { name: 'web', labels: {} },
       task: { container: testContainerSpec('app:v1') },
@@ -53,8 +54,8 @@ describe('controlService', () => {
     );
   });
 
-  it('controlService: answers "not supported yet" for services without a service API', async () => {
-    const service = controlService(() => control, log);
+  it('controlService: answers "not supported yet" for services when the control API has no service API', async () => {
+    const service = controlService(() => new ControlApi(options), log);
     const { error } = await call(service, 'listTasks', {});
     expect(error?.code).toBe(status.UNIMPLEMENTED);
     expect(error?.details).toBe(

@@ -155,8 +155,10 @@ export class Manager {
         Buffer.from(root.caKey).toString('utf8'),
       );
     };
+    const services = new ServiceApi({ store, now, rng: CRYPTO_RNG });
     const control = new ControlApi({
       store,
+      services,
       now,
       newJoinToken: () => {
         const digest = state.list('clusters')[0]?.rootCa?.caCertDigest ?? '';
@@ -164,12 +166,9 @@ export class Manager {
       },
       allowShortCertExpiry: options.allowShortCertExpiry === true,
     });
-    const services = new ServiceApi({ store, now, rng: CRYPTO_RNG });
     server.addService(
       pb.ControlService,
-      controlService(() => control, log.child({ component: 'control' }), {
-        services: () => services,
-      }),
+      controlService(() => control, log.child({ component: 'control' })),
     );
     server.addService(
       pb.CAService,
