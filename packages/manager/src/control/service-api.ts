@@ -45,6 +45,10 @@ export class ServiceApi {
     this.#o = options;
   }
 
+  /**
+   * Creates a service: networking refused, a random name when none is given, the spec
+   * validated with Docker's defaults filled in, the name free.
+   */
   async createService(request: pb.CreateServiceRequest): Promise<pb.CreateServiceResponse> {
     const action = 'Create service';
     if (!request.spec) throw new ShoalError('SHOAL_INVALID_ARGUMENT', `${action}: no spec given`);
@@ -75,6 +79,7 @@ export class ServiceApi {
     return { service: state.get('services', service.id) };
   }
 
+  /** The service named by ID, name or unique ID prefix. */
   async getService(request: pb.GetServiceRequest): Promise<pb.GetServiceResponse> {
     await this.#o.store.barrier();
     return {
@@ -82,6 +87,7 @@ export class ServiceApi {
     };
   }
 
+  /** Services matching every filter given (names, ID prefixes, labels), by name. */
   async listServices(request: pb.ListServicesRequest): Promise<pb.ListServicesResponse> {
     await this.#o.store.barrier();
     const f = request.filters;
@@ -165,6 +171,7 @@ export class ServiceApi {
     return {};
   }
 
+  /** The task named by ID or unique ID prefix. */
   async getTask(request: pb.GetTaskRequest): Promise<pb.GetTaskResponse> {
     await this.#o.store.barrier();
     return { task: resolveObject(this.#o.store.state, 'tasks', request.taskId, 'Inspect task') };
