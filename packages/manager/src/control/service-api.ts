@@ -7,8 +7,9 @@ import { generateRandomId } from '../ca/random-id.js';
 import type { SecureRng } from '../ca/secure-rng.js';
 import { removeTasks } from '../orchestrator/remove-tasks.js';
 import { rollbackService } from '../orchestrator/updater.js';
+import { ORCHESTRATION_BATCH_SIZE } from '../services/orchestration-driver.js';
 import { randomServiceName } from '../services/random-name.js';
-import { ChangeSet } from '../services/task-changes.js';
+import { ChangeSet, writeChange } from '../services/task-changes.js';
 import type { ClusterStore } from '../store/cluster-store.js';
 import { resolveObject } from './resolve.js';
 
@@ -159,14 +160,18 @@ export class ServiceApi {
     const tasks = new Map(
       state.list('tasks', (t) => t.serviceId === service.id).map((t) => [t.id, t] as const),
     );
-    const changes = new ChangeSet(tasks, this.#o.now());
+    const now = this.#o.now();
+    const changes = new ChangeSet(tasks, now);
     changes.apply(removeTasks([...tasks.values()], 'service removed'));
-    // One transaction: the service and its tasks' removal land together. The
-    // orchestration driver deletes the tasks as they stop.
+    // The service goes in one transaction with its first tasks' removal; the
+    // orchestration driver sees tasks without a service and removes the rest (a
+    // service of 10,000 replicas would otherwise make one oversized Raft entry), then
+    // deletes them all as they stop.
+    const [first = []] = changes.chunks(ORCHESTRATION_BATCH_SIZE);
     await this.#o.store.update((tx) => {
       const fresh = tx.get('services', service.id);
       if (fresh) tx.delete('services', fresh);
-      changes.write(tx);
+      for (const change of first) writeChange(tx, change, now);
     });
     return {};
   }

@@ -43,8 +43,8 @@ export type TaskChange =
 
 /**
  * Tasks as a pass sees them (the store's plus its own changes), and the changes to
- * write. Apply the orchestrators' actions with {@link ChangeSet.apply}; write with
- * {@link ChangeSet.write} in one transaction or {@link ChangeSet.chunks} in several.
+ * write. Apply the orchestrators' actions with {@link ChangeSet.apply}; write
+ * {@link ChangeSet.chunks} with {@link writeChange}, one transaction each.
  *
  * @internal
  */
@@ -108,11 +108,6 @@ export class ChangeSet {
   /** Records a service to write; it is written only if still at the version it was read at. */
   setService(service: pb.Service): void {
     this.#changes.set(`service/${service.id}`, { kind: 'service', service });
-  }
-
-  /** Writes every change in `tx`. */
-  write(tx: StoreTx): void {
-    for (const change of this.#changes.values()) writeChange(tx, change, this.#now);
   }
 
   /** The changes in groups of at most `size`, for transactions of bounded size. */
