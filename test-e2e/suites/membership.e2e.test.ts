@@ -315,4 +315,43 @@ describe('swarm membership in the lab', () => {
     await new Promise((resolve) => setTimeout(resolve, 4000));
     expect((await nodeLs('m1')).map((r) => r.Hostname)).not.toContain(h('w3'));
   });
+
+  it('swarm leave: a manager whose departure breaks quorum is refused without --force', async () => {
+    await lab.kill('m3');
+    await eventually(
+      async () => expect(row(await nodeLs('m1'), h('m3')).ManagerStatus).toBe('Unreachable'),
+      30_000,
+    );
+    const refused = await shoal('m2', ['swarm', 'leave']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^Error: You are attempting to leave the swarm on a node that is participating as a manager\..*Use `--force` to ignore this message\.\n$/,
+    );
+    expect(JSON.parse(await shoalOk('m2', ['info', '--format', 'json'])).swarmState).toBe('active');
+  });
+
+  it('swarm init --force-new-cluster: the last manager standing recovers the swarm with its state', async () => {
+    await shoalOk('m1', ['node', 'update', '--label-add', 'keep=me', h('m1')]);
+    await lab.kill('m2');
+    // Two of three managers are gone: no quorum, no reads.
+    await eventually(async () => {
+      const lost = await shoal('m1', ['node', 'ls']);
+      expect(lost.exitCode).toBe(1);
+      expect(lost.stderr).toMatch(/^Error: Read the store: .*: retry\n$/);
+    }, 30_000);
+    const out = await shoalOk('m1', ['swarm', 'init', '--force-new-cluster']);
+    expect(out).toMatch(/^Swarm initialized: current node \([a-z0-9]{25}\) is now a manager\./);
+    const rows = await eventually(async () => {
+      const view = await nodeLs('m1');
+      expect(row(view, h('m1')).ManagerStatus).toBe('Leader');
+      expect(row(view, h('m2')).ManagerStatus).toBe('Unreachable');
+      return view;
+    }, 30_000);
+    expect(row(rows, h('w2')).Status).toBe('Ready');
+    const [inspect] = JSON.parse(await shoalOk('m1', ['node', 'inspect', h('m1')])) as [
+      { Spec: { Labels: Record<string, string> } },
+    ];
+    expect(inspect.Spec.Labels).toEqual({ keep: 'me' });
+    await shoalOk('m1', ['node', 'update', '--label-add', 'after=recovery', h('m1')]);
+  });
 });
