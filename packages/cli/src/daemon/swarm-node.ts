@@ -95,6 +95,8 @@ export type SwarmNodeState = 'inactive' | 'active';
 export class SwarmNode {
   readonly #options: CompiledDaemonOptions;
   readonly #log: Logger;
+  /** The daemon's logger without a component: components bind their own. */
+  readonly #baseLog: Logger;
   readonly #dir: SwarmStateDir;
   readonly #localNodeId: string;
   #state: SwarmState | undefined;
@@ -108,6 +110,7 @@ export class SwarmNode {
 
   private constructor(options: CompiledDaemonOptions, log: Logger, localNodeId: string) {
     this.#options = options;
+    this.#baseLog = log;
     this.#log = log.child({ component: 'swarm' });
     this.#dir = new SwarmStateDir(options.dataDir);
     this.#localNodeId = localNodeId;
@@ -560,7 +563,7 @@ export class SwarmNode {
       ...(extra.bootstrap ? { bootstrap: extra.bootstrap } : {}),
       ...(extra.peers ? { peers: extra.peers } : {}),
       forceNewCluster: extra.forceNewCluster === true,
-      log: this.#log,
+      log: this.#baseLog,
     });
   }
 
@@ -572,7 +575,7 @@ export class SwarmNode {
       credentials: clientCredentials({ ...this.#certs! }),
       channelOptions: MANAGER_CHANNEL_OPTIONS,
       description: await this.#description(),
-      log: this.#log.child({ component: 'agent-session' }),
+      log: this.#baseLog,
     });
     this.#session = session;
     void this.#followSession(session);

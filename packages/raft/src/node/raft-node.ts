@@ -191,7 +191,7 @@ export class RaftNode<R = unknown> {
         `Create raft node failed: peers must include this member ${options.id}: got [${options.peers.join(', ')}]`,
       );
     }
-    const logger = options.logger?.child({ component: 'raft', nodeId: options.id });
+    const logger = options.logger?.child({ component: 'raft', raftId: options.id });
     const storage = await FileStorage.open({
       dir: options.dataDir,
       initialConf: { voters: [...options.peers], learners: [] },
