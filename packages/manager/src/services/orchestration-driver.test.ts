@@ -308,6 +308,25 @@ describe('OrchestrationDriver', () => {
     ).toBe(true);
   });
 
+  it('driver: replaces the tasks of a removed node and deletes them, since no agent will report them', async () => {
+    await c.addNodes({ id: 'n1' }, { id: 'n2', state: pb.NodeStatus_State.STATE_DOWN });
+    await c.create({ replicas: 2 });
+    await c.until(() => c.running().length === 2);
+    // What `node rm` does to a node's tasks (ControlApi.removeNode).
+    await c.store.update((tx) => {
+      for (const task of tx.list('tasks', (t) => t.nodeId === 'n1')) {
+        tx.update('tasks', { ...task, desiredState: S.TASK_STATE_ORPHANED });
+      }
+      tx.delete('nodes', tx.get('nodes', 'n1')!);
+    });
+    await c.setNode('n2', (n) => ({
+      ...n,
+      status: { ...n.status!, state: pb.NodeStatus_State.STATE_READY },
+    }));
+    await c.until(() => c.running().length === 2 && c.tasks().length === 2);
+    expect(c.tasks().every((t) => t.nodeId === 'n2')).toBe(true);
+  });
+
   it('driver: drain moves tasks off the node, pause keeps them but places no new ones', async () => {
     await c.addNodes({ id: 'n1' }, { id: 'n2' });
     await c.create({ replicas: 4 });

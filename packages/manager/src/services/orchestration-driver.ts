@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { generateRandomId } from '../ca/random-id.js';
 import { CRYPTO_RNG, type SecureRng } from '../ca/secure-rng.js';
 import { updateWithRetry } from '../dispatcher/update-with-retry.js';
-import { earliest } from '../orchestrator/orchestrator-action.js';
+import { earliest, type OrchestratorAction } from '../orchestrator/orchestrator-action.js';
 import { reconcileGlobal } from '../orchestrator/reconcile-global.js';
 import { reconcileReplicated } from '../orchestrator/reconcile-replicated.js';
 import { removeTasks } from '../orchestrator/remove-tasks.js';
@@ -309,6 +309,7 @@ export class OrchestrationDriver {
     const state = this.#store.state;
     const now = this.#now();
     const nodes = state.list('nodes');
+    const nodeIds = new Set(nodes.map((n) => n.id));
     const services = new Map(state.list('services').map((s) => [s.id, s] as const));
     const taskHistoryLimit = historyLimit(state.list('clusters')[0]);
     const working = new Map<string, pb.Task>();
@@ -335,6 +336,7 @@ export class OrchestrationDriver {
         this.#currentTasks.delete(serviceId);
         // Removed (`service rm`): its tasks stop, then go.
         changes.apply(removeTasks(tasks(), 'service removed'));
+        changes.apply(reapOrphans(tasks(), nodeIds));
         continue;
       }
       const reconcile =
@@ -355,6 +357,7 @@ export class OrchestrationDriver {
       if (!updating) ids = [...ids, ...created];
       changes.apply(plan.actions);
       if (plan.service) changes.setService(plan.service);
+      changes.apply(reapOrphans(tasks(), nodeIds));
       const wakeAt = earliest(step.wakeAt, plan.wakeAt);
       if (wakeAt) this.#wakeAt.set(serviceId, wakeAt.getTime());
     }
@@ -422,6 +425,21 @@ function mattersToOrchestration(event: StoreEvent & { table: 'tasks' }): boolean
   if (event.type !== 'update') return true;
   const state = observedState(event.object);
   return state < TASK_STATE_ASSIGNED || state >= TASK_STATE_RUNNING;
+}
+
+/**
+ * Deletes tasks of nodes removed from the swarm once they are not wanted (`node rm`
+ * marks them ORPHANED, the orchestrator replaces them): a removed node never reports
+ * them stopping, so they would never count as finished history. Swarm's task reaper
+ * deletes orphaned tasks too.
+ */
+function reapOrphans(
+  tasks: readonly pb.Task[],
+  nodeIds: ReadonlySet<string>,
+): OrchestratorAction[] {
+  return tasks
+    .filter((t) => t.nodeId !== '' && !nodeIds.has(t.nodeId) && !isTaskWanted(t))
+    .map((t) => ({ type: 'deleteTask', taskId: t.id }));
 }
 
 /** The cluster's `--task-history-limit`; Docker's 5 when the cluster does not say. */
