@@ -115,7 +115,9 @@ export class Manager {
 
   /** Starts Raft, the store and the cluster port; resolves once the port listens. */
   static async start(options: ManagerOptions): Promise<Manager> {
-    const log = options.log.child({ component: 'manager' });
+    // Components bind their own `component`; `base` carries only the node's bindings.
+    const base = options.log;
+    const log = base.child({ component: 'manager' });
     await mkdir(options.raftDir, { recursive: true, mode: 0o700 });
     const state = new MemoryStore();
     const isRemoved = (nodeId: string) =>
@@ -132,7 +134,7 @@ export class Manager {
       peers: options.peers ?? new Map(),
       channelCredentials: clientCredentials({ ...options.tls, clusterId: options.clusterId }),
       channelOptions: MANAGER_CHANNEL_OPTIONS,
-      logger: log.child({ component: 'raft-transport' }),
+      logger: base.child({ component: 'raft-transport' }),
     });
     const raft = await RaftNode.create({
       id: options.raftId,
@@ -141,7 +143,7 @@ export class Manager {
       transport,
       stateMachine: storeStateMachine(state),
       tickMs: options.tickMs ?? 100,
-      logger: log.child({ component: 'raft' }),
+      logger: base,
       forceNewCluster: options.forceNewCluster === true,
     });
     const store = new ReplicatedStore(state, raft);
@@ -168,7 +170,7 @@ export class Manager {
     });
     server.addService(
       pb.ControlService,
-      controlService(() => control, log.child({ component: 'control' })),
+      controlService(() => control, base.child({ component: 'control' })),
     );
     server.addService(
       pb.CAService,
@@ -177,18 +179,18 @@ export class Manager {
         rootCa,
         now,
         newNodeId: () => generateRandomId(CRYPTO_RNG),
-        log: log.child({ component: 'ca' }),
+        log: base.child({ component: 'ca' }),
         allowShortCertExpiry: options.allowShortCertExpiry === true,
       }),
     );
     server.addService(
       pb.RaftMembershipService,
-      raftMembershipService({ store, raft, log: log.child({ component: 'raft-membership' }) }),
+      raftMembershipService({ store, raft, log: base.child({ component: 'raft-membership' }) }),
     );
-    const duties = new LeaderDuties({ store, raft, log: log.child({ component: 'leader' }) });
+    const duties = new LeaderDuties({ store, raft, log: base.child({ component: 'leader' }) });
     const orchestration = new OrchestrationDriver({
       store,
-      log: log.child({ component: 'orchestrator' }),
+      log: base.child({ component: 'orchestrator' }),
     });
     let manager: Manager | undefined;
     const dispatcher = await Dispatcher.create({
@@ -196,7 +198,7 @@ export class Manager {
       identify: (call) => callerIdentity(call),
       managers: () => managerPeers(store),
       leaderAddr: () => manager?.leaderAddr(),
-      log: log.child({ component: 'dispatcher' }),
+      log: base,
       heartbeatPeriodMs: heartbeatPeriodOf(state.list('clusters')[0]),
     });
     server.addService(pb.DispatcherService, dispatcher.service());
