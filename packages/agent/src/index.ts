@@ -1,6 +1,45 @@
-// @shoal/agent: what runs on every node. For now, the node's identity on its host.
+// @shoal/agent: what runs on every node: its identity, its session with the managers and
+// the executor that runs its tasks on the node's container engine.
 
 export { type EngineFacts, readEngineFacts } from './engine-info.js';
+export { type AdoptionDecision, planAdoption } from './executor/adoption.js';
+export type {
+  ContainerCreateOptions,
+  ContainerInfo,
+  ContainerRuntime,
+  ContainerStatus,
+  HealthStatus,
+  RuntimeEvent,
+  RuntimeHealthcheck,
+  RuntimeMount,
+  StopOptions,
+} from './executor/container-runtime.js';
+export {
+  containerName,
+  DEFAULT_STOP_GRACE_MS,
+  type RenderContext,
+  renderContainerSpec,
+  stopGraceMs,
+  TASK_LABELS,
+} from './executor/container-spec.js';
+export { DockerRuntime, type DockerRuntimeOptions } from './executor/docker-runtime.js';
+export { FakeContainerRuntime } from './executor/fake-container-runtime.js';
+export type { ReporterTimers, ReportFn } from './executor/status-reporter.js';
+export {
+  type CompiledTaskExecutorOptions,
+  compileTaskExecutorOptions,
+  TaskExecutor,
+  type TaskExecutorOptions,
+  type TaskExecutorState,
+} from './executor/task-executor.js';
+export {
+  isStateEvent,
+  isTerminal,
+  missingImage,
+  type Observation,
+  observeContainer,
+  UNHEALTHY_ERR,
+} from './executor/task-state.js';
 export { loadOrCreateNodeIdentity, type NodeIdentity, newNodeId } from './node-identity.js';
 export {
   AgentSession,

@@ -1,0 +1,324 @@
+import { pb } from '@shoal/api';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeContainerRuntime } from './fake-container-runtime.js';
+import type { ReporterTimers } from './status-reporter.js';
+import { TaskExecutor, type TaskExecutorOptions } from './task-executor.js';
+
+const S = pb.TaskState;
+const IMAGE = 'busybox';
+const NODE = 'n1';
+
+/** Timers that fire only when the test says so. */
+class ManualTimers implements ReporterTimers {
+  readonly pending = new Map<number, () => void>();
+  #next = 1;
+  setTimeout(callback: () => void): unknown {
+    const id = this.#next++;
+    this.pending.set(id, callback);
+    return id;
+  }
+  clearTimeout(timer: unknown): void {
+    this.pending.delete(timer as number);
+  }
+  fireAll(): void {
+    const callbacks = [...this.pending.values()];
+    this.pending.clear();
+    for (const callback of callbacks) callback();
+  }
+}
+
+function task(
+  id: string,
+  partial: pb.DeepPartial<pb.Task> = {},
+  container: pb.DeepPartial<pb.ContainerSpec> = {},
+): pb.Task {
+  return pb.Task.fromPartial({
+    id,
+    serviceId: 'svc',
+    slot: Number(id.replace(/\D/g, '')) || 1,
+    nodeId: NODE,
+    serviceAnnotations: { name: 'web' },
+    desiredState: S.TASK_STATE_RUNNING,
+    status: { state: S.TASK_STATE_ASSIGNED },
+    spec: { container: { image: IMAGE, ...container } },
+    ...partial,
+  });
+}
+
+function assignments(...tasks: pb.Task[]) {
+  return { tasks: new Map(tasks.map((t) => [t.id, t])) };
+}
+
+const open: TaskExecutor[] = [];
+
+async function setup(
+  options: { runtime?: FakeContainerRuntime } & Partial<TaskExecutorOptions> = {},
+) {
+  const runtime = options.runtime ?? new FakeContainerRuntime({ images: [IMAGE] });
+  const timers = new ManualTimers();
+  const reports: pb.UpdateTaskStatusRequest_TaskStatusUpdate[] = [];
+  let failReports = 0;
+  let tick = 0;
+  const executor = await TaskExecutor.start({
+    runtime,
+    nodeId: NODE,
+    log: pino({ level: 'silent' }),
+    timers,
+    now: () => new Date(Date.UTC(2026, 0, 1) + ++tick * 1000),
+    report: async (updates) => {
+      if (failReports > 0) {
+        failReports--;
+        throw new Error('no session is open');
+      }
+      reports.push(...updates);
+    },
+    ...options,
+  });
+  open.push(executor);
+  /** The states reported for `taskId`, in order, with errors. */
+  const states = (taskId: string) =>
+    reports
+      .filter((r) => r.taskId === taskId)
+      .map(
+        (r) =>
+          S[r.status!.state].replace('TASK_STATE_', '') +
+          (r.status!.err ? ` ${r.status!.err}` : ''),
+      );
+  return {
+    runtime,
+    timers,
+    reports,
+    executor,
+    states,
+    failNextReports: (n: number) => {
+      failReports = n;
+    },
+  };
+}
+
+afterEach(async () => {
+  for (const executor of open.splice(0)) await executor.close();
+});
+
+describe('TaskExecutor', () => {
+  it('TaskExecutor: creates and starts a task, reporting each state with its time when assigned', async () => {
+    const { runtime, executor, states, reports } = await setup();
+    executor.update(assignments(task('t1', {}, { command: ['sleep', '60'] })));
+    await executor.settled();
+    expect(states('t1')).toEqual(['ACCEPTED', 'PREPARING', 'READY', 'STARTING', 'RUNNING']);
+    const container = runtime.byName('web.1.t1')!;
+    expect(container.status).toBe('running');
+    expect(container.options?.Entrypoint).toEqual(['sleep', '60']);
+    expect(container.options?.HostConfig.NetworkMode).toBe('none');
+    expect(container.labels['org.shoal.node.id']).toBe(NODE);
+    const times = reports.map((r) => r.status!.timestamp!.getTime());
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(reports.at(-1)!.status!.container?.containerId).toBe(container.id);
+  });
+
+  it('TaskExecutor: rejects once and never retries when the image is missing', async () => {
+    const { runtime, executor, states } = await setup();
+    executor.update(assignments(task('t1', {}, { image: 'nginx:9' })));
+    await executor.settled();
+    executor.update(assignments(task('t1', {}, { image: 'nginx:9' })));
+    await executor.settled();
+    expect(states('t1')).toEqual(['ACCEPTED', 'PREPARING', 'REJECTED No such image: nginx:9']);
+    expect(runtime.calls.filter((c) => c.startsWith('imageExists'))).toHaveLength(1);
+    expect(runtime.containers.size).toBe(0);
+  });
+
+  it('TaskExecutor: prepares but does not start when desired READY', async () => {
+    const { runtime, executor, states } = await setup();
+    executor.update(assignments(task('t1', { desiredState: S.TASK_STATE_READY })));
+    await executor.settled();
+    expect(states('t1')).toEqual(['ACCEPTED', 'PREPARING', 'READY']);
+    expect(runtime.byName('web.1.t1')!.status).toBe('created');
+    executor.update(assignments(task('t1')));
+    await executor.settled();
+    expect(states('t1')).toEqual(['ACCEPTED', 'PREPARING', 'READY', 'STARTING', 'RUNNING']);
+  });
+
+  it('TaskExecutor: reports RUNNING only once the health check passes when the task has one', async () => {
+    const { runtime, executor, states } = await setup();
+    executor.update(assignments(task('t1', {}, { healthcheck: { test: ['CMD', 'true'] } })));
+    await executor.settled();
+    expect(states('t1').at(-1)).toBe('STARTING');
+    runtime.setHealth(runtime.byName('web.1.t1')!.id, 'healthy');
+    await executor.settled();
+    expect(states('t1').at(-1)).toBe('RUNNING');
+  });
+
+  it('TaskExecutor: fails an unhealthy task and stops its container', async () => {
+    const { runtime, executor, states } = await setup();
+    executor.update(assignments(task('t1', {}, { healthcheck: { test: ['CMD', 'false'] } })));
+    await executor.settled();
+    const id = runtime.byName('web.1.t1')!.id;
+    runtime.setHealth(id, 'unhealthy');
+    await executor.settled();
+    expect(states('t1').at(-1)).toBe('FAILED unhealthy container');
+    expect(runtime.containers.get(id)!.status).toBe('exited');
+    expect(states('t1').filter((s) => s.startsWith('FAILED'))).toHaveLength(1);
+  });
+
+  it('TaskExecutor: reports COMPLETE on exit 0 and FAILED with the code otherwise', async () => {
+    const { runtime, executor, states } = await setup();
+    executor.update(assignments(task('t1'), task('t2'), task('t3')));
+    await executor.settled();
+    runtime.exit(runtime.byName('web.1.t1')!.id, 0);
+    runtime.exit(runtime.byName('web.2.t2')!.id, 3);
+    runtime.exit(runtime.byName('web.3.t3')!.id, 137, { oomKilled: true });
+    await executor.settled();
+    expect(states('t1').at(-1)).toBe('COMPLETE');
+    expect(states('t2').at(-1)).toBe('FAILED task: non-zero exit (3)');
+    expect(states('t3').at(-1)).toBe('FAILED task: non-zero exit (137): OOM killed');
+    // Finished tasks are not started again: the orchestrator makes new ones.
+    expect(runtime.calls.filter((c) => c.startsWith('start'))).toHaveLength(3);
+  });
+
+  it('TaskExecutor: stops with the spec signal and grace period and reports SHUTDOWN when desired SHUTDOWN', async () => {
+    const { runtime, executor, states } = await setup();
+    const spec = { stopSignal: 'SIGQUIT', stopGracePeriod: { seconds: 2, nanos: 0 } };
+    executor.update(assignments(task('t1', {}, spec)));
+    await executor.settled();
+    executor.update(assignments(task('t1', { desiredState: S.TASK_STATE_SHUTDOWN }, spec)));
+    await executor.settled();
+    expect(states('t1').at(-1)).toBe('SHUTDOWN');
+    expect(states('t1').filter((s) => s === 'SHUTDOWN')).toHaveLength(1);
+    expect(runtime.calls).toContain('stop web.1.t1 SIGQUIT 2000');
+    // Stopped, not removed: the container stays until the task leaves the node.
+    expect(runtime.byName('web.1.t1')!.status).toBe('exited');
+  });
+
+  it('TaskExecutor: stops with the 10 s default grace and removes the container when the task is unassigned', async () => {
+    const { runtime, executor } = await setup();
+    executor.update(assignments(task('t1')));
+    await executor.settled();
+    executor.update(assignments());
+    await executor.settled();
+    expect(runtime.calls).toContain('stop web.1.t1 default 10000');
+    expect(runtime.calls.at(-1)).toBe('remove web.1.t1');
+    expect(runtime.containers.size).toBe(0);
+  });
+
+  it('TaskExecutor: reports SHUTDOWN without a container when a task is shut down before it was prepared', async () => {
+    const { runtime, executor, states } = await setup();
+    executor.update(assignments(task('t1', { desiredState: S.TASK_STATE_SHUTDOWN })));
+    await executor.settled();
+    expect(states('t1')).toEqual(['SHUTDOWN']);
+    expect(runtime.calls.filter((c) => !c.startsWith('list'))).toEqual([]);
+  });
+
+  it('TaskExecutor: fails the task with the engine error when create fails', async () => {
+    const { runtime, executor, states } = await setup();
+    runtime.failNext('create', new Error('disk full'));
+    executor.update(assignments(task('t1')));
+    await executor.settled();
+    expect(states('t1').at(-1)).toBe('FAILED task: create container: disk full');
+  });
+
+  it('TaskExecutor: runs at most `parallelism` operations at once', async () => {
+    const runtime = new FakeContainerRuntime({ images: [IMAGE] });
+    let running = 0;
+    let peak = 0;
+    const create = runtime.create.bind(runtime);
+    runtime.create = async (options) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setImmediate(resolve));
+      running--;
+      return create(options);
+    };
+    const { executor, states } = await setup({ runtime, parallelism: 2 });
+    const tasks = Array.from({ length: 7 }, (_, i) => task(`t${i + 1}`));
+    executor.update(assignments(...tasks));
+    await executor.settled();
+    expect(peak).toBe(2);
+    for (const t of tasks) expect(states(t.id).at(-1)).toBe('RUNNING');
+  });
+
+  it('TaskExecutor: retries reports in order after a failure', async () => {
+    const { executor, states, timers, failNextReports } = await setup();
+    failNextReports(2);
+    executor.update(assignments(task('t1')));
+    await executor.settled();
+    expect(states('t1')).toEqual([]);
+    timers.fireAll();
+    await executor.settled();
+    timers.fireAll();
+    await executor.settled();
+    expect(states('t1')).toEqual(['ACCEPTED', 'PREPARING', 'READY', 'STARTING', 'RUNNING']);
+  });
+
+  it('TaskExecutor: adopts running containers without restarting them and removes unknown ones at start', async () => {
+    const runtime = new FakeContainerRuntime({ images: [IMAGE] });
+    const labels = (taskId: string) => ({ 'org.shoal.task.id': taskId, 'org.shoal.node.id': NODE });
+    const kept = runtime.seed({ name: 'web.1.t1', labels: labels('t1') });
+    runtime.seed({ name: 'web.9.gone', labels: labels('gone') });
+    runtime.seed({ name: 'other', labels: { 'org.shoal.node.id': 'n2' } });
+    const { executor, states } = await setup({ runtime });
+    executor.update(
+      assignments(
+        task('t1', { status: { state: S.TASK_STATE_RUNNING } }),
+        task('t2', { status: { state: S.TASK_STATE_STARTING } }),
+        task('t3'),
+      ),
+    );
+    await executor.settled();
+    expect(runtime.containers.get(kept.id)!.startedAt).toBe(kept.startedAt);
+    expect(runtime.calls.filter((c) => c.startsWith('start') || c.startsWith('remove'))).toEqual([
+      'remove web.9.gone',
+      'start web.3.t3',
+    ]);
+    expect(runtime.byName('other')).toBeDefined();
+    // The manager already knows t1 runs; t2 was starting but its container is gone.
+    expect(states('t1')).toEqual([]);
+    expect(states('t2')).toEqual(['FAILED task: container not found']);
+    expect(states('t3').at(-1)).toBe('RUNNING');
+    // An adopted task's exit is reported as any other.
+    runtime.exit(kept.id, 1);
+    await executor.settled();
+    expect(states('t1')).toEqual(['FAILED task: non-zero exit (1)']);
+  });
+
+  it('TaskExecutor: starts nothing twice when a second executor follows the first', async () => {
+    const runtime = new FakeContainerRuntime({ images: [IMAGE] });
+    const first = await setup({ runtime });
+    const set = assignments(task('t1'), task('t2'));
+    first.executor.update(set);
+    await first.executor.settled();
+    await first.executor.close();
+    const second = await setup({ runtime });
+    second.executor.update(
+      assignments(
+        task('t1', { status: { state: S.TASK_STATE_RUNNING } }),
+        task('t2', { status: { state: S.TASK_STATE_RUNNING } }),
+      ),
+    );
+    await second.executor.settled();
+    expect(
+      runtime.calls.filter((c) => c.startsWith('start') || c.startsWith('create')),
+    ).toHaveLength(4);
+    expect(second.reports).toEqual([]);
+  });
+
+  it('TaskExecutor: stops reading events and leaves containers running when closed', async () => {
+    const { runtime, executor } = await setup();
+    executor.update(assignments(task('t1')));
+    await executor.settled();
+    expect(runtime.subscribers).toBe(1);
+    await executor.close();
+    await executor.close();
+    expect(runtime.subscribers).toBe(0);
+    expect(runtime.byName('web.1.t1')!.status).toBe('running');
+    expect(executor.state).toBe('closed');
+  });
+
+  it('compileTaskExecutorOptions: throws RangeError when parallelism is 0', async () => {
+    await expect(setup({ parallelism: 0 })).rejects.toThrow(
+      new RangeError(
+        'Start task executor: parallelism must be a whole number of at least 1: got 0',
+      ),
+    );
+  });
+});

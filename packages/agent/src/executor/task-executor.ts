@@ -1,0 +1,548 @@
+// Runs this node's assigned tasks on its container engine. Every change (a new
+// assignment set, an engine event, an operation done) triggers one reconcile pass that
+// compares each task's desired state with what the executor last saw and starts at most
+// one operation per task: prepare (image check + create), start, observe (inspect after
+// an event), stop, or remove. Operations run through a bounded pool (4 at a time by
+// default, about what one dockerd handles before its create/start latency grows), and
+// each reports its transitions forward only, with their time, through the StatusReporter.
+// On its first assignment set the executor adopts the containers an earlier agent left
+// (adoption.ts) instead of starting anything twice.
+import { pb } from '@shoal/api';
+import type { Logger } from 'pino';
+import { planAdoption } from './adoption.js';
+import type { ContainerRuntime, RuntimeEvent } from './container-runtime.js';
+import { renderContainerSpec, stopGraceMs, TASK_LABELS } from './container-spec.js';
+import { type ReporterTimers, type ReportFn, StatusReporter } from './status-reporter.js';
+import {
+  failedCall,
+  isStateEvent,
+  isTerminal,
+  missingImage,
+  type Observation,
+  observeContainer,
+} from './task-state.js';
+
+const S = pb.TaskState;
+
+/** Options of {@link TaskExecutor.start}. */
+export interface TaskExecutorOptions {
+  readonly runtime: ContainerRuntime;
+  /** This node's ID: containers are labelled and listed by it. */
+  readonly nodeId: string;
+  /** Sends status updates to the manager (the AgentSession's `reportTaskStatus`). */
+  readonly report: ReportFn;
+  readonly log: Logger;
+  /** Container operations in flight at once. @default 4 */
+  readonly parallelism?: number;
+  /** Pause before a failed report or a failed stop/remove is tried again. @default 1000 */
+  readonly retryMs?: number;
+  /** @default real timers, unref'ed */
+  readonly timers?: ReporterTimers;
+  /** The time stamped on reports. @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+/** {@link TaskExecutorOptions} with defaults filled in. */
+export type CompiledTaskExecutorOptions = Required<TaskExecutorOptions>;
+
+const SYSTEM_TIMERS: ReporterTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
+};
+
+/**
+ * Validates `options` once and fills in defaults (STYLE 24).
+ *
+ * @example
+ * compileTaskExecutorOptions({ runtime, nodeId, report, log }).parallelism; // 4
+ */
+export function compileTaskExecutorOptions(
+  options: TaskExecutorOptions,
+): CompiledTaskExecutorOptions {
+  const o: CompiledTaskExecutorOptions = {
+    parallelism: 4,
+    retryMs: 1000,
+    timers: SYSTEM_TIMERS,
+    now: () => new Date(),
+    ...options,
+  };
+  for (const name of ['parallelism', 'retryMs'] as const) {
+    if (!Number.isInteger(o[name]) || o[name] < 1) {
+      throw new RangeError(
+        `Start task executor: ${name} must be a whole number of at least 1: got ${o[name]}`,
+      );
+    }
+  }
+  return o;
+}
+
+/** What the executor knows of one task it runs or ran. */
+interface TaskRecord {
+  /** The newest assigned version; kept after unassignment until the container is gone. */
+  task: pb.Task;
+  assigned: boolean;
+  /** Set once the container exists (created or adopted). */
+  containerId: string | undefined;
+  /** The last state reported (or adopted): the executor only moves it forward. */
+  state: pb.TaskState;
+  /** Whether the container may be running (started and not seen exited since). */
+  running: boolean;
+  /** Whether the executor stops it on purpose, so its exit is SHUTDOWN, not FAILED. */
+  stopping: boolean;
+  /** An event came in: inspect the container before anything else. */
+  needsInspect: boolean;
+  /** An operation for this task is queued or running. */
+  busy: boolean;
+}
+
+/**
+ * `starting`: adoption has not run yet (no assignment set so far); `running`; `closed`:
+ * `close()` was called (containers are left as they are, for the next agent to adopt).
+ */
+export type TaskExecutorState = 'starting' | 'running' | 'closed';
+
+/**
+ * Runs the tasks assigned to this node.
+ *
+ * @example
+ * const executor = await TaskExecutor.start({ runtime, nodeId, report: (u) => session.reportTaskStatus(u), log });
+ * void executor.follow(session.assignments());
+ * await executor.close();
+ */
+export class TaskExecutor {
+  readonly #o: CompiledTaskExecutorOptions;
+  readonly #log: Logger;
+  readonly #runtime: ContainerRuntime;
+  readonly #reporter: StatusReporter;
+  readonly #records = new Map<string, TaskRecord>();
+  /** Containers to remove that belong to no record (found at adoption). */
+  readonly #orphans = new Set<string>();
+  readonly #abort = new AbortController();
+  #state: TaskExecutorState = 'starting';
+  #assigned: ReadonlyMap<string, pb.Task> | undefined;
+  #reconcileQueued = false;
+  #adopting = false;
+  /** Operations waiting for a slot of the pool. */
+  readonly #queue: (() => void)[] = [];
+  #inFlight = 0;
+  #retryTimer: unknown;
+  #events: Promise<void> | undefined;
+
+  private constructor(options: TaskExecutorOptions) {
+    this.#o = compileTaskExecutorOptions(options);
+    this.#log = options.log.child({ component: 'task-executor', nodeId: options.nodeId });
+    this.#runtime = options.runtime;
+    this.#reporter = new StatusReporter({
+      report: this.#o.report,
+      log: this.#log,
+      timers: this.#o.timers,
+      retryMs: this.#o.retryMs,
+    });
+  }
+
+  /**
+   * Starts watching the engine's events for this node's containers; resolves at once.
+   * Nothing runs until the first {@link update}, which adopts what the engine holds.
+   */
+  static async start(options: TaskExecutorOptions): Promise<TaskExecutor> {
+    const executor = new TaskExecutor(options);
+    executor.#events = executor.#watchEvents();
+    return executor;
+  }
+
+  get state(): TaskExecutorState {
+    return this.#state;
+  }
+
+  /** The labels every container of this node's tasks carries. */
+  get #nodeLabels(): Record<string, string> {
+    return { [TASK_LABELS.NODE_ID]: this.#o.nodeId };
+  }
+
+  /** Takes the newest assignment set: tasks missing from it are stopped and removed. */
+  update(assignments: { readonly tasks: ReadonlyMap<string, pb.Task> }): void {
+    if (this.#state === 'closed') return;
+    this.#assigned = assignments.tasks;
+    this.#schedule();
+  }
+
+  /** Follows a stream of assignment sets until it ends or the executor closes. */
+  async follow(
+    assignments: AsyncIterable<{ readonly tasks: ReadonlyMap<string, pb.Task> }>,
+  ): Promise<void> {
+    for await (const set of assignments) {
+      if (this.#state === 'closed') break;
+      this.update(set);
+    }
+  }
+
+  /**
+   * Resolves once nothing is left to do for now: no operation queued or running, no
+   * event unread, every report sent or waiting for its retry timer. For tests; the
+   * engine may still change later.
+   */
+  async settled(): Promise<void> {
+    let quietTurns = 0;
+    while (quietTurns < 3) {
+      await new Promise((resolve) => setImmediate(resolve));
+      quietTurns = this.#isIdle() ? quietTurns + 1 : 0;
+    }
+  }
+
+  /**
+   * Stops watching and reconciling; operations in flight finish first. Containers keep
+   * running: the next agent adopts them. Safe twice.
+   */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#abort.abort(new Error('task executor closed'));
+    if (this.#retryTimer !== undefined) this.#o.timers.clearTimeout(this.#retryTimer);
+    for (const run of this.#queue.splice(0)) run();
+    while (this.#inFlight > 0) await new Promise((resolve) => setImmediate(resolve));
+    await this.#events;
+    this.#reporter.close();
+  }
+
+  #isIdle(): boolean {
+    return (
+      !this.#reconcileQueued &&
+      !this.#adopting &&
+      this.#inFlight === 0 &&
+      this.#queue.length === 0 &&
+      this.#reporter.quiet &&
+      ![...this.#records.values()].some((r) => r.busy || r.needsInspect)
+    );
+  }
+
+  #schedule(): void {
+    if (this.#reconcileQueued || this.#state === 'closed') return;
+    this.#reconcileQueued = true;
+    queueMicrotask(() => {
+      this.#reconcileQueued = false;
+      this.#reconcile();
+    });
+  }
+
+  #reconcile(): void {
+    const assigned = this.#assigned;
+    if (!assigned || this.#adopting || this.#state === 'closed') return;
+    if (this.#state === 'starting') {
+      void this.#adopt(assigned);
+      return;
+    }
+    for (const task of assigned.values()) {
+      let record = this.#records.get(task.id);
+      if (!record) {
+        record = this.#newRecord(task);
+        this.#records.set(task.id, record);
+      }
+      record.task = task;
+      record.assigned = true;
+      if (!record.busy) this.#step(record);
+    }
+    for (const record of this.#records.values()) {
+      if (assigned.has(record.task.id)) continue;
+      record.assigned = false;
+      if (!record.busy) this.#step(record);
+    }
+    for (const id of this.#orphans) {
+      this.#orphans.delete(id);
+      this.#operate(undefined, 'remove orphan', () => this.#runtime.remove(id));
+    }
+  }
+
+  #newRecord(task: pb.Task): TaskRecord {
+    const known = task.status?.state ?? S.TASK_STATE_NEW;
+    const record: TaskRecord = {
+      task,
+      assigned: true,
+      containerId: undefined,
+      state: known,
+      running: false,
+      stopping: false,
+      needsInspect: false,
+      busy: false,
+    };
+    // The manager believes it started, yet this engine holds no container for it (found
+    // none at adoption): never start a task twice; the orchestrator replaces it.
+    if (known >= S.TASK_STATE_STARTING && !isTerminal(known)) {
+      this.#push(record, {
+        state: S.TASK_STATE_FAILED,
+        message: 'started',
+        err: 'task: container not found',
+      });
+    }
+    return record;
+  }
+
+  /** Starts the one operation `record` needs now, if any. */
+  #step(record: TaskRecord): void {
+    const { task } = record;
+    if (!record.assigned) {
+      this.#operate(record, 'remove', () => this.#remove(record));
+      return;
+    }
+    if (record.needsInspect && record.containerId) {
+      this.#operate(record, 'inspect', () => this.#observe(record));
+      return;
+    }
+    const desired = task.desiredState;
+    if (desired >= S.TASK_STATE_SHUTDOWN) {
+      if (!isTerminal(record.state) || record.running) {
+        this.#operate(record, 'stop', () => this.#shutdown(record));
+      }
+      return;
+    }
+    if (isTerminal(record.state)) {
+      // A failed task's container (unhealthy, say) must not go on running.
+      if (record.running) this.#operate(record, 'stop', () => this.#shutdown(record));
+      return;
+    }
+    if (!record.containerId) {
+      this.#operate(record, 'prepare', () => this.#prepare(record));
+      return;
+    }
+    if (desired >= S.TASK_STATE_RUNNING && record.state <= S.TASK_STATE_READY && !record.running) {
+      this.#operate(record, 'start', () => this.#start(record));
+    }
+  }
+
+  /** Runs `work` in the pool; marks `record` busy meanwhile; reconciles after. */
+  #operate(record: TaskRecord | undefined, what: string, work: () => Promise<void>): void {
+    if (record) record.busy = true;
+    const run = () => {
+      if (this.#state === 'closed') {
+        if (record) record.busy = false;
+        return;
+      }
+      this.#inFlight++;
+      work()
+        .catch((error: unknown) => {
+          this.#log.warn(
+            { err: error, taskId: record?.task.id, what },
+            'container operation failed',
+          );
+          this.#retrySoon();
+        })
+        .finally(() => {
+          this.#inFlight--;
+          if (record) record.busy = false;
+          this.#queue.shift()?.();
+          this.#schedule();
+        });
+    };
+    if (this.#inFlight < this.#o.parallelism) run();
+    else this.#queue.push(run);
+  }
+
+  /** Reconciles again after a pause: a stop or remove that failed is tried again. */
+  #retrySoon(): void {
+    if (this.#retryTimer !== undefined || this.#state === 'closed') return;
+    this.#retryTimer = this.#o.timers.setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#schedule();
+    }, this.#o.retryMs);
+  }
+
+  /** Reports `observation` if it moves the task forward. */
+  #push(record: TaskRecord, observation: Observation): void {
+    if (observation.state <= record.state) return;
+    record.state = observation.state;
+    this.#log.debug(
+      { taskId: record.task.id, state: S[observation.state], err: observation.err || undefined },
+      'task state',
+    );
+    this.#reporter.push({
+      taskId: record.task.id,
+      status: {
+        timestamp: this.#o.now(),
+        state: observation.state,
+        message: observation.message,
+        err: observation.err,
+        ...(observation.container ? { container: observation.container } : {}),
+      },
+    });
+  }
+
+  async #adopt(assigned: ReadonlyMap<string, pb.Task>): Promise<void> {
+    this.#adopting = true;
+    try {
+      const containers = await this.#runtime.list(this.#nodeLabels);
+      for (const decision of planAdoption(containers, assigned)) {
+        if (decision.type === 'remove') {
+          this.#log.info(
+            { containerId: decision.container.id, name: decision.container.name },
+            `removing container: ${decision.reason}`,
+          );
+          this.#orphans.add(decision.container.id);
+          continue;
+        }
+        const { observation } = decision;
+        const task = assigned.get(decision.taskId)!;
+        const record: TaskRecord = {
+          task,
+          assigned: true,
+          containerId: decision.container.id,
+          state: decision.report ? (task.status?.state ?? S.TASK_STATE_NEW) : observation.state,
+          running: decision.container.status === 'running',
+          stopping: task.desiredState >= S.TASK_STATE_SHUTDOWN,
+          needsInspect: false,
+          busy: false,
+        };
+        this.#records.set(task.id, record);
+        if (decision.report) this.#push(record, observation);
+        this.#log.info(
+          { taskId: task.id, containerId: decision.container.id, state: S[record.state] },
+          'adopted task container',
+        );
+      }
+      if (this.#state === 'starting') this.#state = 'running';
+    } catch (error) {
+      this.#log.warn({ err: error }, 'listing task containers failed: retrying');
+      this.#retrySoon();
+    } finally {
+      this.#adopting = false;
+      this.#schedule();
+    }
+  }
+
+  async #prepare(record: TaskRecord): Promise<void> {
+    const { task } = record;
+    const image = task.spec?.container?.image ?? '';
+    this.#push(record, { state: S.TASK_STATE_ACCEPTED, message: 'accepted', err: '' });
+    this.#push(record, { state: S.TASK_STATE_PREPARING, message: 'preparing', err: '' });
+    try {
+      // TODO(#6): pull the image when the engine can reach a registry.
+      if (!(await this.#runtime.imageExists(image))) {
+        this.#push(record, missingImage(image));
+        return;
+      }
+      const options = renderContainerSpec(task, {
+        nodeId: this.#o.nodeId,
+        serviceName: task.serviceAnnotations?.name || task.serviceId,
+      });
+      record.containerId = await this.#runtime.create(options);
+    } catch (error) {
+      this.#push(record, failedCall('create container', error));
+      return;
+    }
+    this.#push(record, {
+      state: S.TASK_STATE_READY,
+      message: 'created',
+      err: '',
+      container: { containerId: record.containerId, pid: 0, exitCode: 0 },
+    });
+  }
+
+  async #start(record: TaskRecord): Promise<void> {
+    const id = record.containerId!;
+    this.#push(record, { state: S.TASK_STATE_STARTING, message: 'starting', err: '' });
+    try {
+      await this.#runtime.start(id);
+      record.running = true;
+    } catch (error) {
+      this.#push(record, failedCall('start container', error));
+      return;
+    }
+    await this.#observe(record);
+  }
+
+  async #observe(record: TaskRecord): Promise<void> {
+    record.needsInspect = false;
+    const info = await this.#runtime.inspect(record.containerId!);
+    if (!info) {
+      record.running = false;
+      if (record.stopping) {
+        this.#push(record, { state: S.TASK_STATE_SHUTDOWN, message: 'shutdown', err: '' });
+      } else {
+        this.#push(record, {
+          state: S.TASK_STATE_FAILED,
+          message: 'started',
+          err: 'task: container removed',
+        });
+      }
+      record.containerId = undefined;
+      return;
+    }
+    record.running = info.status === 'running' || info.status === 'paused';
+    this.#push(record, observeContainer(info, { stopping: record.stopping }));
+  }
+
+  async #shutdown(record: TaskRecord): Promise<void> {
+    record.stopping = true;
+    const spec = record.task.spec?.container;
+    if (record.containerId) {
+      await this.#runtime.stop(record.containerId, {
+        ...(spec?.stopSignal ? { signal: spec.stopSignal } : {}),
+        graceMs: stopGraceMs(record.task),
+      });
+      record.running = false;
+    }
+    if (record.task.desiredState >= S.TASK_STATE_SHUTDOWN) {
+      this.#push(record, { state: S.TASK_STATE_SHUTDOWN, message: 'shutdown', err: '' });
+    }
+  }
+
+  async #remove(record: TaskRecord): Promise<void> {
+    if (record.containerId) {
+      record.stopping = true;
+      if (record.running) {
+        await this.#runtime.stop(record.containerId, {
+          ...(record.task.spec?.container?.stopSignal
+            ? { signal: record.task.spec.container.stopSignal }
+            : {}),
+          graceMs: stopGraceMs(record.task),
+        });
+        record.running = false;
+      }
+      await this.#runtime.remove(record.containerId);
+    }
+    // Reassigned meanwhile: keep the record, a new container will be made.
+    if (this.#assigned?.has(record.task.id)) {
+      record.containerId = undefined;
+      return;
+    }
+    this.#records.delete(record.task.id);
+  }
+
+  async #watchEvents(): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      try {
+        for await (const event of this.#runtime.events(this.#nodeLabels, signal)) {
+          this.#onEvent(event);
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        this.#log.warn({ err: error }, 'engine event stream broke: reopening');
+      }
+      if (signal.aborted) return;
+      // Events may have been missed while the stream was down: inspect every container.
+      for (const record of this.#records.values()) {
+        if (record.containerId) record.needsInspect = true;
+      }
+      this.#schedule();
+      await new Promise<void>((resolve) => {
+        const timer = this.#o.timers.setTimeout(resolve, this.#o.retryMs);
+        signal.addEventListener(
+          'abort',
+          () => {
+            this.#o.timers.clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+    }
+  }
+
+  #onEvent(event: RuntimeEvent): void {
+    if (!isStateEvent(event)) return;
+    const taskId = event.labels[TASK_LABELS.TASK_ID];
+    const record = taskId ? this.#records.get(taskId) : undefined;
+    if (!record || record.containerId !== event.containerId) return;
+    record.needsInspect = true;
+    this.#schedule();
+  }
+}
