@@ -209,18 +209,43 @@ describe('task executor on a lab engine', () => {
     expect(ps).not.toContain('web.1.t1');
   });
 
-  it('executor: shuts a task down with SHUTDOWN when its desired state is SHUTDOWN', async () => {
-    assign(task('t7', 7, {}));
+  it('executor: shuts a task down with its stop signal and SHUTDOWN when its desired state is SHUTDOWN', async () => {
+    // Exit 3 on SIGUSR1 shows the spec's signal arrived, not the SIGKILL after the grace.
+    const spec = {
+      command: ['sh', '-c', 'trap "exit 3" USR1; while true; do sleep 0.2; done'],
+      stopSignal: 'SIGUSR1',
+      stopGracePeriod: { seconds: 20, nanos: 0 },
+    };
+    assign(task('t7', 7, spec));
     await until('t7', S.TASK_STATE_RUNNING);
+    const started = Date.now();
     assign({ ...tasks.get('t7')!, desiredState: S.TASK_STATE_SHUTDOWN });
     await until('t7', S.TASK_STATE_SHUTDOWN);
+    expect(Date.now() - started).toBeLessThan(10_000);
     const state = await lab.exec('m1', [
       'docker',
       'inspect',
       '--format',
-      '{{.State.Status}}',
+      '{{.State.Status}} {{.State.ExitCode}}',
       'web.7.t7',
     ]);
-    expect(state.stdout.trim()).toBe('exited');
+    expect(state.stdout.trim()).toBe('exited 3');
+  });
+
+  it('executor: kills a task that ignores its stop signal once the grace period is over', async () => {
+    // sleep as PID 1 has no handler for SIGUSR1, so the signal does nothing.
+    const spec = { stopSignal: 'SIGUSR1', stopGracePeriod: { seconds: 1, nanos: 0 } };
+    assign(task('t8', 8, spec));
+    await until('t8', S.TASK_STATE_RUNNING);
+    assign({ ...tasks.get('t8')!, desiredState: S.TASK_STATE_SHUTDOWN });
+    await until('t8', S.TASK_STATE_SHUTDOWN);
+    const state = await lab.exec('m1', [
+      'docker',
+      'inspect',
+      '--format',
+      '{{.State.Status}} {{.State.ExitCode}}',
+      'web.8.t8',
+    ]);
+    expect(state.stdout.trim()).toBe('exited 137');
   });
 });

@@ -112,7 +112,10 @@ export class DockerRuntime implements ContainerRuntime {
     try {
       await container.wait({ condition: 'not-running', abortSignal: grace });
     } catch (error) {
-      if (!grace.aborted) throw error;
+      if (!grace.aborted) {
+        if (statusOf(error) === 404) return;
+        throw error;
+      }
       await ignoreGone(container.kill({ signal: 'SIGKILL' }));
     }
   }
