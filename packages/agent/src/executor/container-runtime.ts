@@ -104,6 +104,11 @@ export interface StopOptions {
 export interface ContainerRuntime {
   /** Whether the engine holds the image `ref` locally. */
   imageExists(ref: string): Promise<boolean>;
+  /**
+   * Pulls the image `ref` from its registry; resolves once the engine holds it, rejects
+   * with the engine's error (no such image, no registry reachable) or when `signal` aborts.
+   */
+  pullImage(ref: string, signal: AbortSignal): Promise<void>;
   /** Creates a container and resolves with its ID. */
   create(options: ContainerCreateOptions): Promise<string>;
   start(id: string): Promise<void>;

@@ -85,6 +85,22 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  async pullImage(ref: string, signal: AbortSignal): Promise<void> {
+    const stream = (await this.#docker.pull(ref, { abortSignal: signal })) as NodeJS.ReadableStream;
+    // The engine answers 200 at once and reports failures inside the progress stream.
+    await new Promise<void>((resolve, reject) => {
+      this.#docker.modem.followProgress(stream, (error: Error | null, output: unknown[]) => {
+        if (error) return reject(error);
+        const failed = (output ?? []).find(
+          (line): line is { error: string } =>
+            typeof (line as { error?: unknown } | null)?.error === 'string',
+        );
+        if (failed) return reject(new Error(failed.error));
+        resolve();
+      });
+    });
+  }
+
   async create(options: ContainerCreateOptions): Promise<string> {
     const container = await this.#docker.createContainer(
       options as unknown as Docker.ContainerCreateOptions,

@@ -10,7 +10,15 @@ import type {
   StopOptions,
 } from './container-runtime.js';
 
-type Operation = 'imageExists' | 'create' | 'start' | 'stop' | 'remove' | 'inspect' | 'list';
+type Operation =
+  | 'imageExists'
+  | 'pullImage'
+  | 'create'
+  | 'start'
+  | 'stop'
+  | 'remove'
+  | 'inspect'
+  | 'list';
 
 /** Docker's zero time, what an engine shows for a container never started. */
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -30,6 +38,8 @@ interface Subscriber {
  */
 export class FakeContainerRuntime implements ContainerRuntime {
   readonly images: Set<string>;
+  /** Images a pull finds in the (pretend) registry. */
+  readonly registry: Set<string>;
   readonly containers = new Map<string, ContainerInfo & { options?: ContainerCreateOptions }>();
   /** Every call made, as `op name-or-id`, in order. */
   readonly calls: string[] = [];
@@ -39,8 +49,9 @@ export class FakeContainerRuntime implements ContainerRuntime {
   #nextId = 1;
   #clock = 0;
 
-  constructor(options: { images?: readonly string[] } = {}) {
+  constructor(options: { images?: readonly string[]; registry?: readonly string[] } = {}) {
     this.images = new Set(options.images ?? []);
+    this.registry = new Set(options.registry ?? []);
   }
 
   /** Makes the next call of `op` reject with `error`. */
@@ -95,6 +106,15 @@ export class FakeContainerRuntime implements ContainerRuntime {
   async imageExists(ref: string): Promise<boolean> {
     this.#call('imageExists', ref);
     return this.images.has(ref);
+  }
+
+  async pullImage(ref: string, signal: AbortSignal): Promise<void> {
+    this.#call('pullImage', ref);
+    signal.throwIfAborted();
+    if (!this.registry.has(ref)) {
+      throw new Error(`pull access denied for ${ref}, repository does not exist`);
+    }
+    this.images.add(ref);
   }
 
   async create(options: ContainerCreateOptions): Promise<string> {

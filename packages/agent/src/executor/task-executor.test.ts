@@ -125,7 +125,22 @@ describe('TaskExecutor', () => {
     await executor.settled();
     expect(states('t1')).toEqual(['ACCEPTED', 'PREPARING', 'REJECTED No such image: nginx:9']);
     expect(runtime.calls.filter((c) => c.startsWith('imageExists'))).toHaveLength(1);
+    expect(runtime.calls.filter((c) => c.startsWith('pullImage'))).toHaveLength(1);
     expect(runtime.containers.size).toBe(0);
+  });
+
+  it('TaskExecutor: pulls a missing image before it creates the container', async () => {
+    const runtime = new FakeContainerRuntime({ registry: ['nginx:1'] });
+    const { executor, states } = await setup({ runtime });
+    executor.update(assignments(task('t1', {}, { image: 'nginx:1' })));
+    await executor.settled();
+    expect(runtime.calls.slice(0, 4)).toEqual([
+      'list {"org.shoal.node.id":"n1"}',
+      'imageExists nginx:1',
+      'pullImage nginx:1',
+      'create web.1.t1',
+    ]);
+    expect(states('t1').at(-1)).toBe('RUNNING');
   });
 
   it('TaskExecutor: prepares but does not start when desired READY', async () => {

@@ -1,7 +1,7 @@
 // Runs this node's assigned tasks on its container engine. Every change (a new
 // assignment set, an engine event, an operation done) triggers one reconcile pass that
 // compares each task's desired state with what the executor last saw and starts at most
-// one operation per task: prepare (image check + create), start, observe (inspect after
+// one operation per task: prepare (image check, pull if missing, create), start, observe (inspect after
 // an event), stop, or remove. Operations run through a bounded pool (4 at a time by
 // default, about what one dockerd handles before its create/start latency grows), and
 // each reports its transitions forward only, with their time, through the StatusReporter.
@@ -413,10 +413,16 @@ export class TaskExecutor {
     this.#push(record, { state: S.TASK_STATE_ACCEPTED, message: 'accepted', err: '' });
     this.#push(record, { state: S.TASK_STATE_PREPARING, message: 'preparing', err: '' });
     try {
-      // TODO(#6): pull the image when the engine can reach a registry.
       if (!(await this.#runtime.imageExists(image))) {
-        this.#push(record, missingImage(image));
-        return;
+        try {
+          await this.#runtime.pullImage(image, this.#abort.signal);
+        } catch (error) {
+          // Rejected once and for all: the orchestrator decides whether to try again
+          // (on this node or another), not a loop here.
+          this.#log.warn({ err: error, taskId: task.id, image }, 'image pull failed');
+          this.#push(record, missingImage(image));
+          return;
+        }
       }
       const options = renderContainerSpec(task, {
         nodeId: this.#o.nodeId,
