@@ -296,6 +296,52 @@ describe('TaskExecutor', () => {
     expect(states('t1')).toEqual(['FAILED task: non-zero exit (1)']);
   });
 
+  it('TaskExecutor: starts an adopted container that was only created when the last agent reported STARTING', async () => {
+    const runtime = new FakeContainerRuntime({ images: [IMAGE] });
+    runtime.seed({
+      name: 'web.1.t1',
+      labels: { 'org.shoal.task.id': 't1', 'org.shoal.node.id': NODE },
+      status: 'created',
+      pid: 0,
+    });
+    const { executor, states } = await setup({ runtime });
+    executor.update(assignments(task('t1', { status: { state: S.TASK_STATE_STARTING } })));
+    await executor.settled();
+    expect(runtime.calls.filter((c) => /^(create|start)/.test(c))).toEqual(['start web.1.t1']);
+    expect(states('t1').at(-1)).toBe('RUNNING');
+  });
+
+  it('TaskExecutor: tries again to remove an orphan container when the engine refused', async () => {
+    const runtime = new FakeContainerRuntime({ images: [IMAGE] });
+    runtime.seed({
+      name: 'web.9.gone',
+      labels: { 'org.shoal.task.id': 'gone', 'org.shoal.node.id': NODE },
+    });
+    runtime.failNext('remove', new Error('engine busy'));
+    const { executor, timers } = await setup({ runtime });
+    executor.update(assignments());
+    await executor.settled();
+    expect(runtime.containers.size).toBe(1);
+    timers.fireAll();
+    await executor.settled();
+    expect(runtime.containers.size).toBe(0);
+  });
+
+  it('TaskExecutor: waits for the retry timer before it stops again when a stop failed', async () => {
+    const { runtime, executor, states, timers } = await setup();
+    executor.update(assignments(task('t1')));
+    await executor.settled();
+    runtime.failNext('stop', new Error('engine busy'));
+    executor.update(assignments(task('t1', { desiredState: S.TASK_STATE_SHUTDOWN })));
+    await executor.settled();
+    expect(runtime.calls.filter((c) => c.startsWith('stop'))).toHaveLength(1);
+    expect(states('t1').at(-1)).toBe('RUNNING');
+    timers.fireAll();
+    await executor.settled();
+    expect(runtime.calls.filter((c) => c.startsWith('stop'))).toHaveLength(2);
+    expect(states('t1').at(-1)).toBe('SHUTDOWN');
+  });
+
   it('TaskExecutor: starts nothing twice when a second executor follows the first', async () => {
     const runtime = new FakeContainerRuntime({ images: [IMAGE] });
     const first = await setup({ runtime });

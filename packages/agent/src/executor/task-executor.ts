@@ -93,6 +93,8 @@ interface TaskRecord {
   needsInspect: boolean;
   /** An operation for this task is queued or running. */
   busy: boolean;
+  /** An operation failed: nothing more until the retry timer fires (no hot loop). */
+  deferred: boolean;
 }
 
 /**
@@ -117,6 +119,8 @@ export class TaskExecutor {
   readonly #records = new Map<string, TaskRecord>();
   /** Containers to remove that belong to no record (found at adoption). */
   readonly #orphans = new Set<string>();
+  /** Orphans whose removal failed, tried again when the retry timer fires. */
+  readonly #failedOrphans = new Set<string>();
   readonly #abort = new AbortController();
   #state: TaskExecutorState = 'starting';
   #assigned: ReadonlyMap<string, pb.Task> | undefined;
@@ -239,16 +243,21 @@ export class TaskExecutor {
       }
       record.task = task;
       record.assigned = true;
-      if (!record.busy) this.#step(record);
+      if (!record.busy && !record.deferred) this.#step(record);
     }
     for (const record of this.#records.values()) {
       if (assigned.has(record.task.id)) continue;
       record.assigned = false;
-      if (!record.busy) this.#step(record);
+      if (!record.busy && !record.deferred) this.#step(record);
     }
     for (const id of this.#orphans) {
       this.#orphans.delete(id);
-      this.#operate(undefined, 'remove orphan', () => this.#runtime.remove(id));
+      this.#operate(undefined, 'remove orphan', () =>
+        this.#runtime.remove(id).catch((error: unknown) => {
+          this.#failedOrphans.add(id);
+          throw error;
+        }),
+      );
     }
   }
 
@@ -263,6 +272,7 @@ export class TaskExecutor {
       stopping: false,
       needsInspect: false,
       busy: false,
+      deferred: false,
     };
     // The manager believes it started, yet this engine holds no container for it (found
     // none at adoption): never start a task twice; the orchestrator replaces it.
@@ -323,6 +333,7 @@ export class TaskExecutor {
             { err: error, taskId: record?.task.id, what },
             'container operation failed',
           );
+          if (record) record.deferred = true;
           this.#retrySoon();
         })
         .finally(() => {
@@ -336,11 +347,14 @@ export class TaskExecutor {
     else this.#queue.push(run);
   }
 
-  /** Reconciles again after a pause: a stop or remove that failed is tried again. */
+  /** Reconciles again after a pause: an operation that failed is tried again. */
   #retrySoon(): void {
     if (this.#retryTimer !== undefined || this.#state === 'closed') return;
     this.#retryTimer = this.#o.timers.setTimeout(() => {
       this.#retryTimer = undefined;
+      for (const record of this.#records.values()) record.deferred = false;
+      for (const id of this.#failedOrphans) this.#orphans.add(id);
+      this.#failedOrphans.clear();
       this.#schedule();
     }, this.#o.retryMs);
   }
@@ -380,18 +394,22 @@ export class TaskExecutor {
         }
         const { observation } = decision;
         const task = assigned.get(decision.taskId)!;
+        const known = task.status?.state ?? S.TASK_STATE_NEW;
         const record: TaskRecord = {
           task,
           assigned: true,
           containerId: decision.container.id,
-          state: decision.report ? (task.status?.state ?? S.TASK_STATE_NEW) : observation.state,
+          // The lower of the two: a container created just before the last agent died,
+          // after it reported STARTING, is READY here and gets started.
+          state: isTerminal(known) ? known : Math.min(known, observation.state),
           running: decision.container.status === 'running',
           stopping: task.desiredState >= S.TASK_STATE_SHUTDOWN,
           needsInspect: false,
           busy: false,
+          deferred: false,
         };
         this.#records.set(task.id, record);
-        if (decision.report) this.#push(record, observation);
+        this.#push(record, observation);
         this.#log.info(
           { taskId: task.id, containerId: decision.container.id, state: S[record.state] },
           'adopted task container',
