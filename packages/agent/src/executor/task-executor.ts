@@ -181,7 +181,7 @@ export class TaskExecutor {
   }
 
   /**
-   * Resolves once nothing is left to do for now: no operation queued or running, no
+   * @internal Resolves once nothing is left to do for now: no operation queued or running, no
    * event unread, every report sent or waiting for its retry timer. For tests; the
    * engine may still change later.
    */
@@ -199,13 +199,20 @@ export class TaskExecutor {
    */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
-    this.#state = 'closed';
+    this.#transition(['starting', 'running'], 'closed');
     this.#abort.abort(new Error('task executor closed'));
     if (this.#retryTimer !== undefined) this.#o.timers.clearTimeout(this.#retryTimer);
     for (const run of this.#queue.splice(0)) run();
     while (this.#inFlight > 0) await new Promise((resolve) => setImmediate(resolve));
     await this.#events;
     this.#reporter.close();
+  }
+
+  /** Moves to `to` from one of `from`; ignores any other move (STYLE 14). */
+  #transition(from: readonly TaskExecutorState[], to: TaskExecutorState): void {
+    if (!from.includes(this.#state)) return;
+    this.#log.debug(`${this.#state} -> ${to}`);
+    this.#state = to;
   }
 
   #isIdle(): boolean {
@@ -415,7 +422,7 @@ export class TaskExecutor {
           'adopted task container',
         );
       }
-      if (this.#state === 'starting') this.#state = 'running';
+      this.#transition(['starting'], 'running');
     } catch (error) {
       this.#log.warn({ err: error }, 'listing task containers failed: retrying');
       this.#retrySoon();
