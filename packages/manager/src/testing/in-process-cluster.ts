@@ -279,51 +279,16 @@ export class InProcessCluster implements JoinTarget {
     const nodeId = generateRandomId(CRYPTO_RNG);
     const raftId = newRaftId();
     const addr = `127.0.0.1:${await freeLoopbackPort()}`;
-    const { keyPem, csrPem } = await createNodeKeyAndCsr();
-    const certPem = await ca.issueNodeCertificate({
-      csrPem,
-      nodeId,
-      role: 'manager',
+    const { cluster, node, tls } = await bootstrapObjects(ca, {
       clusterId: this.clusterId,
+      caCertPem,
+      caKeyPem,
+      tokens,
+      nodeId,
+      raftId,
+      addr,
+      heartbeatPeriodMs: options.heartbeatPeriodMs ?? 500,
     });
-    const now = new Date();
-    const cluster = pb.Cluster.fromPartial({
-      id: this.clusterId,
-      meta: { version: 0, createdAt: now, updatedAt: now },
-      spec: {
-        annotations: { name: 'default', labels: {} },
-        orchestration: { taskHistoryRetentionLimit: 5 },
-        dispatcher: { heartbeatPeriod: durationFromMs(options.heartbeatPeriodMs ?? 500) },
-        caConfig: { nodeCertExpiry: { seconds: 90 * 24 * 3600, nanos: 0 } },
-        defaultAddressPool: ['10.0.0.0/8'],
-        subnetSize: 24,
-      },
-      rootCa: {
-        caCert: Buffer.from(caCertPem),
-        caKey: Buffer.from(caKeyPem),
-        caCertDigest: ca.digest(),
-        joinTokens: tokens,
-      },
-    });
-    const node = pb.Node.fromPartial({
-      id: nodeId,
-      meta: { version: 0, createdAt: now, updatedAt: now },
-      spec: {
-        annotations: { name: '', labels: {} },
-        desiredRole: pb.NodeRole.NODE_ROLE_MANAGER,
-        availability: pb.NodeAvailability.NODE_AVAILABILITY_ACTIVE,
-      },
-      role: pb.NodeRole.NODE_ROLE_MANAGER,
-      description: managerDescription(0),
-      status: { state: pb.NodeStatus_State.STATE_READY, message: '', addr: '127.0.0.1' },
-      managerStatus: {
-        raftId,
-        addr,
-        leader: true,
-        reachability: pb.ManagerStatus_Reachability.REACHABILITY_REACHABLE,
-      },
-    });
-    const tls = { rootCaPem: caCertPem, certPem, keyPem };
     await this.#startManager({ nodeId, raftId, addr, tls }, options, {
       bootstrap: { cluster, node },
     });
@@ -388,7 +353,75 @@ export class InProcessCluster implements JoinTarget {
   }
 }
 
-function managerDescription(index: number): pb.NodeDescription {
+/**
+ * What the first manager of a new swarm writes (the daemon's `#init`): the cluster with
+ * its root CA and join tokens, its own node as Raft leader, and its certificate.
+ *
+ * @example
+ * const { cluster, node, tls } = await bootstrapObjects(ca, { clusterId, caCertPem, caKeyPem, tokens, nodeId, raftId, addr, heartbeatPeriodMs: 5000 });
+ */
+export async function bootstrapObjects(
+  ca: RootCA,
+  o: {
+    clusterId: string;
+    caCertPem: string;
+    caKeyPem: string;
+    tokens: pb.JoinTokens;
+    nodeId: string;
+    raftId: number;
+    addr: string;
+    heartbeatPeriodMs: number;
+  },
+): Promise<{ cluster: pb.Cluster; node: pb.Node; tls: NodeTls }> {
+  const { keyPem, csrPem } = await createNodeKeyAndCsr();
+  const certPem = await ca.issueNodeCertificate({
+    csrPem,
+    nodeId: o.nodeId,
+    role: 'manager',
+    clusterId: o.clusterId,
+  });
+  const now = new Date();
+  const cluster = pb.Cluster.fromPartial({
+    id: o.clusterId,
+    meta: { version: 0, createdAt: now, updatedAt: now },
+    spec: {
+      annotations: { name: 'default', labels: {} },
+      orchestration: { taskHistoryRetentionLimit: 5 },
+      dispatcher: { heartbeatPeriod: durationFromMs(o.heartbeatPeriodMs) },
+      caConfig: { nodeCertExpiry: { seconds: 90 * 24 * 3600, nanos: 0 } },
+      defaultAddressPool: ['10.0.0.0/8'],
+      subnetSize: 24,
+    },
+    rootCa: {
+      caCert: Buffer.from(o.caCertPem),
+      caKey: Buffer.from(o.caKeyPem),
+      caCertDigest: ca.digest(),
+      joinTokens: o.tokens,
+    },
+  });
+  const node = pb.Node.fromPartial({
+    id: o.nodeId,
+    meta: { version: 0, createdAt: now, updatedAt: now },
+    spec: {
+      annotations: { name: '', labels: {} },
+      desiredRole: pb.NodeRole.NODE_ROLE_MANAGER,
+      availability: pb.NodeAvailability.NODE_AVAILABILITY_ACTIVE,
+    },
+    role: pb.NodeRole.NODE_ROLE_MANAGER,
+    description: managerDescription(0),
+    status: { state: pb.NodeStatus_State.STATE_READY, message: '', addr: '127.0.0.1' },
+    managerStatus: {
+      raftId: o.raftId,
+      addr: o.addr,
+      leader: true,
+      reachability: pb.ManagerStatus_Reachability.REACHABILITY_REACHABLE,
+    },
+  });
+  return { cluster, node, tls: { rootCaPem: o.caCertPem, certPem, keyPem } };
+}
+
+/** What a simulated manager declares. */
+export function managerDescription(index: number): pb.NodeDescription {
   return pb.NodeDescription.fromPartial({
     hostname: `manager-${index}`,
     os: 'linux',
