@@ -4,7 +4,7 @@
 // @shoal/agent (session); this file only decides which run and feeds them state.
 import { networkInterfaces } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
-import { AgentSession, readEngineFacts } from '@shoal/agent';
+import { AgentSession, DockerRuntime, readEngineFacts, TaskExecutor } from '@shoal/agent';
 import { fromServiceError, isServiceError, pb, ShoalError } from '@shoal/api';
 import {
   CRYPTO_RNG,
@@ -103,6 +103,8 @@ export class SwarmNode {
   #certs: SwarmCertificates | undefined;
   #manager: Manager | undefined;
   #session: AgentSession | undefined;
+  /** Runs this node's tasks on its engine; outlives sessions (a role change reopens one). */
+  #executor: TaskExecutor | undefined;
   #renewTimer: NodeJS.Timeout | undefined;
   /** Serialises init, join, leave and role changes. */
   #busy: Promise<unknown> = Promise.resolve();
@@ -530,7 +532,7 @@ export class SwarmNode {
           });
       }
     }
-    await this.#stopComponents({ transferLeadership: true });
+    await this.#stopComponents({ transferLeadership: true, removeTasks: true });
     await this.#dir.clear();
     this.#state = undefined;
     this.#certs = undefined;
@@ -579,6 +581,29 @@ export class SwarmNode {
     });
     this.#session = session;
     void this.#followSession(session);
+    await this.#startExecutor();
+    void this.#executor
+      ?.follow(session.assignments())
+      .catch((error: unknown) => this.#log.warn({ err: error }, 'assignments stream ended'));
+  }
+
+  async #startExecutor(): Promise<void> {
+    if (this.#executor || !this.#state) return;
+    const runtime = await DockerRuntime.connect({ engineHost: this.#options.engineHost });
+    this.#executor = await TaskExecutor.start({
+      runtime,
+      nodeId: this.#state.nodeId,
+      log: this.#baseLog,
+      report: (updates) => {
+        const session = this.#session;
+        if (!session) {
+          return Promise.reject(
+            new ShoalError('SHOAL_UNAVAILABLE', 'Report task status: no session with a manager'),
+          );
+        }
+        return session.reportTaskStatus(updates);
+      },
+    });
   }
 
   /** Keeps the saved manager list fresh and acts on role changes the managers make. */
@@ -713,13 +738,25 @@ export class SwarmNode {
     this.#renewTimer.unref();
   }
 
-  async #stopComponents(options: { transferLeadership: boolean }): Promise<void> {
+  async #stopComponents(options: {
+    transferLeadership: boolean;
+    removeTasks?: boolean;
+  }): Promise<void> {
     if (this.#renewTimer) clearTimeout(this.#renewTimer);
     this.#renewTimer = undefined;
+    const executor = this.#executor;
+    this.#executor = undefined;
+    if (executor && options.removeTasks) {
+      // Leaving the swarm: its tasks go with it. A daemon that only stops leaves them
+      // running, and the next start adopts them.
+      executor.update({ tasks: new Map() });
+      await executor.settled();
+    }
+    await executor?.close();
     const session = this.#session;
     this.#session = undefined;
     await session?.close();
-    const manager = this.#manager!;
+    const manager = this.#manager;
     this.#manager = undefined;
     await manager?.stop(options);
   }
