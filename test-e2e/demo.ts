@@ -1,7 +1,7 @@
 // `npm run demo`: a 3-node lab, a swarm formed through `shoal` exactly as a user would
 // form it, and a look at every node. Leaves the lab running for you to explore; `npm run
 // lab -- down` removes it. Each later issue adds its part of the mission here.
-import { Lab } from './lab/index.js';
+import { Lab, TASK_IMAGE } from './lab/index.js';
 
 function say(text: string): void {
   process.stdout.write(`${text}\n`);
@@ -47,6 +47,28 @@ async function main(): Promise<void> {
   await waitForReady(lab, 3);
   await shoal(lab, 'm1', ['node', 'ls']);
   await shoal(lab, 'm1', ['info']);
+
+  // A service of real containers, spread over the nodes (networking comes later: the
+  // tasks run with no network yet, so nothing is published).
+  await shoal(lab, 'm1', [
+    'service',
+    'create',
+    '--name',
+    'web',
+    '--replicas',
+    '3',
+    TASK_IMAGE,
+    'httpd',
+    '-f',
+    '-p',
+    '8080',
+  ]);
+  await shoal(lab, 'm1', ['service', 'ls']);
+  await shoal(lab, 'm1', ['service', 'ps', 'web']);
+  for (const node of ['m1', 'w1', 'w2']) {
+    const ps = await lab.exec(node, ['docker', 'ps', '--format', '{{.Names}}\t{{.Status}}']);
+    say(`\n$ lab exec ${node} -- docker ps\n${ps.stdout.trimEnd()}`);
+  }
 
   say(`\nDemo ready in ${((Date.now() - started) / 1000).toFixed(1)} s. The lab keeps running:`);
   say('  npm run -s lab -- status --json');
