@@ -94,6 +94,20 @@ export {
   type DispatcherOptions,
   heartbeatPeriodOf,
 } from './dispatcher/dispatcher-options.js';
+export { BoundedQueue, type BoundedQueueState } from './logs/bounded-queue.js';
+export {
+  LOG_QUEUE_CAPACITY,
+  LogBroker,
+  type LogSubscribeOptions,
+  type LogSubscriptionSink,
+  type LogTarget,
+} from './logs/log-broker.js';
+export {
+  forwardServiceLogs,
+  logTargets,
+  ServiceLogs,
+  type ServiceLogsOptions,
+} from './logs/service-logs.js';
 export {
   Manager,
   type ManagerOptions,

@@ -56,12 +56,15 @@ export const RPC_ROLES: Readonly<Record<string, RpcAccess>> = {
   '/shoal.v1.Control/RemoveNetwork': MANAGERS,
   '/shoal.v1.Control/GetCluster': MANAGERS,
   '/shoal.v1.Control/UpdateCluster': MANAGERS,
+  '/shoal.v1.Control/ServiceLogs': MANAGERS,
 
   '/shoal.v1.Dispatcher/Session': NODES,
   '/shoal.v1.Dispatcher/Heartbeat': NODES,
   '/shoal.v1.Dispatcher/Heartbeats': NODES,
   '/shoal.v1.Dispatcher/UpdateTaskStatus': NODES,
   '/shoal.v1.Dispatcher/Assignments': NODES,
+  '/shoal.v1.Dispatcher/LogSubscriptions': NODES,
+  '/shoal.v1.Dispatcher/PublishLogs': NODES,
 
   '/shoal.v1.Raft/Stream': MANAGERS,
   '/shoal.v1.Raft/Propose': MANAGERS,

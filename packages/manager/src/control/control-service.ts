@@ -1,9 +1,12 @@
 // The Control service as grpc-js handlers: nodes and the cluster through ControlApi,
 // services and tasks through the ServiceApi it carries; networks answer "not supported
 // yet" until their issue lands.
+import { once } from 'node:events';
+import type * as grpc from '@grpc/grpc-js';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
-import { type pb, ShoalError, unary } from '@shoal/api';
+import { type pb, ShoalError, toServiceError, unary } from '@shoal/api';
 import type { Logger } from 'pino';
+import type { ServiceLogs } from '../logs/service-logs.js';
 import type { ControlApi } from './control-api.js';
 import type { ServiceApi } from './service-api.js';
 
@@ -29,8 +32,15 @@ function notYet(api: () => ControlApi, action: string) {
  *
  * @example
  * server.addService(pb.ControlService, controlService(() => manager.control, log));
+ *
+ * `options.logs` serves ServiceLogs (see packages/manager/README.md "Logs"); without
+ * it the call answers "not supported yet".
  */
-export function controlService(api: () => ControlApi, log: Logger): UntypedServiceImplementation {
+export function controlService(
+  api: () => ControlApi,
+  log: Logger,
+  options: { logs?: () => ServiceLogs } = {},
+): UntypedServiceImplementation {
   const onUnexpected = (error: unknown) => log.error({ err: error }, 'control call failed');
   const services = (action: string) => (): ServiceApi => {
     const found = api().services;
@@ -74,5 +84,39 @@ export function controlService(api: () => ControlApi, log: Logger): UntypedServi
     listNetworks: unary(notYet(api, 'List networks')),
     createNetwork: unary(notYet(api, 'Create network')),
     removeNetwork: unary(notYet(api, 'Remove network')),
+    serviceLogs: (call: grpc.ServerWritableStream<pb.ServiceLogsRequest, pb.LogMessage>) => {
+      streamLogs(call, () => {
+        api();
+        if (!options.logs) throw notYetError('Read logs', 'service logs');
+        return options.logs();
+      }).catch(onUnexpected);
+    },
   };
+}
+
+/**
+ * Writes the logs to `call`, waiting for 'drain' when grpc-js's buffer is full; the
+ * caller cancelling aborts the read (and so the broker's subscription).
+ */
+async function streamLogs(
+  call: grpc.ServerWritableStream<pb.ServiceLogsRequest, pb.LogMessage>,
+  logs: () => ServiceLogs,
+): Promise<void> {
+  const controller = new AbortController();
+  const onCancel = () => controller.abort(new Error('Read logs: the caller cancelled'));
+  call.on('cancelled', onCancel);
+  try {
+    for await (const message of logs().read(call.request, controller.signal)) {
+      if (controller.signal.aborted) break;
+      if (!call.write(message)) {
+        await Promise.race([once(call, 'drain'), once(controller.signal, 'abort')]);
+      }
+    }
+    if (!call.cancelled) call.end();
+  } catch (error) {
+    if (!call.cancelled && !call.writableEnded) call.emit('error', toServiceError(error));
+  } finally {
+    call.off('cancelled', onCancel);
+    controller.abort();
+  }
 }

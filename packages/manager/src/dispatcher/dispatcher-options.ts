@@ -10,6 +10,7 @@ import { type DispatcherClock, SYSTEM_DISPATCHER_CLOCK } from './dispatcher-cloc
 export type DispatcherCall =
   | grpc.ServerUnaryCall<unknown, unknown>
   | grpc.ServerWritableStream<unknown, unknown>
+  | grpc.ServerReadableStream<unknown, unknown>
   | grpc.ServerDuplexStream<unknown, unknown>;
 
 /** Who is calling, read from the caller's certificate. */

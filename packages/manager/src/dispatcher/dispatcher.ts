@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { pb, ShoalError } from '@shoal/api';
 import type { Logger } from 'pino';
+import { LogBroker } from '../logs/log-broker.js';
+import { serveLogSubscriptions, servePublishLogs } from '../logs/log-streams.js';
 import type { StoreEvent } from '../store/store-watch.js';
 import { AssignmentsStream } from './assignments-stream.js';
 import type { TimerHandle } from './dispatcher-clock.js';
@@ -66,10 +68,16 @@ export class Dispatcher {
   /** Nodes found expired, waiting to be written down in one store update. */
   readonly #downPending = new Set<string>();
   #downFlushing = false;
+  /**
+   * The log broker (see packages/manager/README.md "Logs"): nodes' LogSubscriptions and
+   * PublishLogs streams meet Control.ServiceLogs subscribers here.
+   */
+  readonly logs: LogBroker;
 
   private constructor(o: CompiledDispatcherOptions) {
     this.#o = o;
     this.#log = o.log.child({ component: 'dispatcher' });
+    this.logs = new LogBroker({ log: o.log });
     this.#tracker = new HeartbeatTracker({
       periodMs: o.heartbeatPeriodMs,
       downTimeoutFactor: o.downTimeoutFactor,
@@ -152,6 +160,28 @@ export class Dispatcher {
           endStream(call, error);
         }
       },
+      logSubscriptions: (call) => {
+        try {
+          this.#openLogSubscriptions(call);
+        } catch (error) {
+          endStream(call, error);
+        }
+      },
+      publishLogs: (call, callback) => {
+        try {
+          const action = 'Publish logs';
+          const caller = this.#caller(call, action);
+          servePublishLogs(call, callback, {
+            broker: this.logs,
+            nodeId: caller.nodeId,
+            checkSession: (sessionId) => this.#session(caller, sessionId, action),
+            toStatus: toDispatchStatus,
+            log: this.#log,
+          });
+        } catch (error) {
+          callback(toDispatchStatus(error));
+        }
+      },
     };
   }
 
@@ -211,6 +241,7 @@ export class Dispatcher {
     this.#batcher = undefined;
     this.#tracker.clear();
     this.#downPending.clear();
+    this.logs.close();
     const error = new NotLeaderDispatchError('Keep session', this.#o.leaderAddr());
     for (const session of this.#sessions.values()) session.close(error);
     this.#sessions.clear();
@@ -397,6 +428,21 @@ export class Dispatcher {
     const batcher = this.#batcher;
     if (!batcher) throw new NotLeaderDispatchError(action, this.#o.leaderAddr());
     await batcher.submit(caller.nodeId, accepted);
+  }
+
+  #openLogSubscriptions(
+    call: grpc.ServerWritableStream<pb.LogSubscriptionsRequest, pb.LogSubscription>,
+  ): void {
+    const action = 'Watch log subscriptions';
+    const caller = this.#caller(call, action);
+    const session = this.#session(caller, call.request.sessionId, action);
+    const child = serveLogSubscriptions(call, {
+      broker: this.logs,
+      nodeId: caller.nodeId,
+      end: (error) => endStream(call, error),
+      onClose: () => session.detach(child),
+    });
+    session.attach(child);
   }
 
   #openAssignments(

@@ -11,13 +11,16 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { LogMessage } from "./dispatcher.js";
 import { Cluster, Network, Node, Service, Task, TaskState, taskStateFromJSON, taskStateToJSON } from "./objects.js";
 import {
   ClusterSpec,
@@ -216,6 +219,16 @@ export interface UpdateClusterRequest_Rotation {
 
 export interface UpdateClusterResponse {
   cluster?: Cluster | undefined;
+}
+
+/** Which logs to read: a service (ID, name or ID prefix) or one task (ID or prefix). */
+export interface ServiceLogsRequest {
+  service: string;
+  task: string;
+  follow: boolean;
+  /** Lines from the end of each task's log; negative means all. */
+  tail: number;
+  timestamps: boolean;
 }
 
 function createBaseGetNodeRequest(): GetNodeRequest {
@@ -3518,6 +3531,139 @@ export const UpdateClusterResponse: MessageFns<UpdateClusterResponse> = {
   },
 };
 
+function createBaseServiceLogsRequest(): ServiceLogsRequest {
+  return { service: "", task: "", follow: false, tail: 0, timestamps: false };
+}
+
+export const ServiceLogsRequest: MessageFns<ServiceLogsRequest> = {
+  encode(message: ServiceLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.service !== "") {
+      writer.uint32(10).string(message.service);
+    }
+    if (message.task !== "") {
+      writer.uint32(18).string(message.task);
+    }
+    if (message.follow !== false) {
+      writer.uint32(24).bool(message.follow);
+    }
+    if (message.tail !== 0) {
+      writer.uint32(32).int64(message.tail);
+    }
+    if (message.timestamps !== false) {
+      writer.uint32(40).bool(message.timestamps);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServiceLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServiceLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.task = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tail = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timestamps = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ServiceLogsRequest {
+    return {
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+      task: isSet(object.task) ? globalThis.String(object.task) : "",
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+      tail: isSet(object.tail) ? globalThis.Number(object.tail) : 0,
+      timestamps: isSet(object.timestamps) ? globalThis.Boolean(object.timestamps) : false,
+    };
+  },
+
+  toJSON(message: ServiceLogsRequest): unknown {
+    const obj: any = {};
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    if (message.task !== "") {
+      obj.task = message.task;
+    }
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    if (message.tail !== 0) {
+      obj.tail = Math.round(message.tail);
+    }
+    if (message.timestamps !== false) {
+      obj.timestamps = message.timestamps;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ServiceLogsRequest>, I>>(base?: I): ServiceLogsRequest {
+    return ServiceLogsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ServiceLogsRequest>, I>>(object: I): ServiceLogsRequest {
+    const message = createBaseServiceLogsRequest();
+    message.service = object.service ?? "";
+    message.task = object.task ?? "";
+    message.follow = object.follow ?? false;
+    message.tail = object.tail ?? 0;
+    message.timestamps = object.timestamps ?? false;
+    return message;
+  },
+};
+
 export type ControlService = typeof ControlService;
 export const ControlService = {
   getNode: {
@@ -3681,6 +3827,20 @@ export const ControlService = {
       Buffer.from(UpdateClusterResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateClusterResponse => UpdateClusterResponse.decode(value),
   },
+  /**
+   * The output of a service's tasks (or one task), read from the nodes that run them
+   * through the leader's log broker. Without follow it ends once every node has sent
+   * what it had; with follow it runs until the caller cancels.
+   */
+  serviceLogs: {
+    path: "/shoal.v1.Control/ServiceLogs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ServiceLogsRequest): Buffer => Buffer.from(ServiceLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ServiceLogsRequest => ServiceLogsRequest.decode(value),
+    responseSerialize: (value: LogMessage): Buffer => Buffer.from(LogMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LogMessage => LogMessage.decode(value),
+  },
 } as const;
 
 export interface ControlServer extends UntypedServiceImplementation {
@@ -3701,6 +3861,12 @@ export interface ControlServer extends UntypedServiceImplementation {
   removeNetwork: handleUnaryCall<RemoveNetworkRequest, RemoveNetworkResponse>;
   getCluster: handleUnaryCall<GetClusterRequest, GetClusterResponse>;
   updateCluster: handleUnaryCall<UpdateClusterRequest, UpdateClusterResponse>;
+  /**
+   * The output of a service's tasks (or one task), read from the nodes that run them
+   * through the leader's log broker. Without follow it ends once every node has sent
+   * what it had; with follow it runs until the caller cancels.
+   */
+  serviceLogs: handleServerStreamingCall<ServiceLogsRequest, LogMessage>;
 }
 
 export interface ControlClient extends Client {
@@ -3959,6 +4125,17 @@ export interface ControlClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateClusterResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * The output of a service's tasks (or one task), read from the nodes that run them
+   * through the leader's log broker. Without follow it ends once every node has sent
+   * what it had; with follow it runs until the caller cancels.
+   */
+  serviceLogs(request: ServiceLogsRequest, options?: Partial<CallOptions>): ClientReadableStream<LogMessage>;
+  serviceLogs(
+    request: ServiceLogsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<LogMessage>;
 }
 
 export const ControlClient = makeGenericClientConstructor(ControlService, "shoal.v1.Control") as unknown as {
