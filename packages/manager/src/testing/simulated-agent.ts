@@ -159,6 +159,11 @@ export class SimulatedAgent {
       .map((p) => p.task.id);
   }
 
+  /** How many tasks the managers assign to this node now. */
+  assignedTaskCount(): number {
+    return this.#progress.size;
+  }
+
   /** Ends the session, as a node that dies: its managers then mark it Down. Safe twice. */
   async stop(): Promise<void> {
     if (this.#stopped) return;

@@ -50,17 +50,21 @@ async function start(order: Extract<ToAgents, { type: 'start' }>): Promise<void>
     }
   };
   await Promise.all(Array.from({ length: order.concurrency }, worker));
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 60_000;
   while (agents.some((a) => !a.isConnected)) {
-    if (Date.now() > deadline) throw new Error('Start agents: not all sessions open within 120 s');
+    if (Date.now() > deadline) throw new Error('Start agents: not all sessions open within 60 s');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   clearInterval(progress);
   send({ type: 'ready' });
   reporter = setInterval(() => {
     let running = 0;
-    for (const agent of agents) running += agent.runningTaskIds().length;
-    send({ type: 'running', running });
+    let assigned = 0;
+    for (const agent of agents) {
+      running += agent.runningTaskIds().length;
+      assigned += agent.assignedTaskCount();
+    }
+    send({ type: 'running', running, assigned });
   }, 100);
 }
 

@@ -44,5 +44,11 @@ export type ToAgents =
 export type FromAgents =
   | { readonly type: 'joined'; readonly joined: number; readonly connected: number }
   | { readonly type: 'ready' }
-  | { readonly type: 'running'; readonly running: number }
+  | {
+      readonly type: 'running';
+      /** Tasks reported RUNNING (and acknowledged) and not told to stop. */
+      readonly running: number;
+      /** Tasks in the agents' assignment sets. */
+      readonly assigned: number;
+    }
   | { readonly type: 'failed'; readonly message: string };

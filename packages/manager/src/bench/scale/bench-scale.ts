@@ -31,7 +31,7 @@ const { values } = parseArgs({
     nodes: { type: 'string', default: '1000' },
     tasks: { type: 'string', default: '10000' },
     'agent-processes': { type: 'string', default: '2' },
-    'join-concurrency': { type: 'string', default: '16' },
+    'join-concurrency': { type: 'string', default: '1' },
     'heartbeat-ms': { type: 'string', default: '5000' },
     'timeout-s': { type: 'string', default: '600' },
   },
@@ -40,6 +40,13 @@ const { values } = parseArgs({
 const NODES = Number(values.nodes);
 const TASKS = Number(values.tasks);
 const AGENT_PROCESSES = Math.max(1, Math.min(NODES, Number(values['agent-processes'])));
+/**
+ * Joins in flight at once. One by default: concurrent store writes that Raft batches
+ * into one log entry are lost after the first (MemoryStore.apply takes a second apply
+ * at the same index for a replay) while their callers are told they succeeded, so
+ * concurrent joins leave nodes with certificates but no node object, whose sessions are
+ * then refused for good. Raise it once that is fixed.
+ */
 const JOIN_CONCURRENCY = Number(values['join-concurrency']);
 const HEARTBEAT_MS = Number(values['heartbeat-ms']);
 const TIMEOUT_MS = Number(values['timeout-s']) * 1000;
@@ -233,29 +240,31 @@ async function main(): Promise<void> {
     // 3. The agents: join and open sessions, the clock not yet running.
     const joinStarted = performance.now();
     const perProcess = Math.ceil(NODES / AGENT_PROCESSES);
-    for (let p = 0; p < AGENT_PROCESSES; p++) {
-      const count = Math.min(perProcess, NODES - p * perProcess);
-      const child: AgentChild = new Child('agent-process.js', `agents ${p}`);
-      agentChildren.push(child);
-      child.send({
-        type: 'start',
-        joinAddr: managers[p % MANAGERS]!.addr,
-        workerToken: tokens.worker,
-        managerAddrs: managers.map((m) => m.addr),
-        hostnamePrefix: `sim-${p}-`,
-        count,
-        concurrency: Math.max(1, Math.round(JOIN_CONCURRENCY / AGENT_PROCESSES)),
-      });
-    }
     const joinReport = setInterval(() => {
       const joined = agentChildren.reduce((n, a) => {
         const m = a.last.get('joined');
-        return n + (m?.type === 'joined' ? m.joined : 0);
+        return n + (m?.type === 'joined' ? m.joined : a.last.has('ready') ? perProcess : 0);
       }, 0);
       progress(`agents joined: ${joined}/${NODES}`);
     }, 5000);
     try {
-      await Promise.all(agentChildren.map((a) => a.next('ready', TIMEOUT_MS)));
+      // One process after the other: see JOIN_CONCURRENCY.
+      for (let p = 0; p < AGENT_PROCESSES; p++) {
+        const count = Math.min(perProcess, NODES - p * perProcess);
+        const child: AgentChild = new Child('agent-process.js', `agents ${p}`);
+        agentChildren.push(child);
+        const ready = child.next('ready', TIMEOUT_MS);
+        child.send({
+          type: 'start',
+          joinAddr: managers[p % MANAGERS]!.addr,
+          workerToken: tokens.worker,
+          managerAddrs: managers.map((m) => m.addr),
+          hostnamePrefix: `sim-${p}-`,
+          count,
+          concurrency: JOIN_CONCURRENCY,
+        });
+        await ready;
+      }
     } finally {
       clearInterval(joinReport);
     }
@@ -296,6 +305,11 @@ async function main(): Promise<void> {
         const m = a.last.get('running');
         return n + (m?.type === 'running' ? m.running : 0);
       }, 0);
+    const assigned = () =>
+      agentChildren.reduce((n, a) => {
+        const m = a.last.get('running');
+        return n + (m?.type === 'running' ? m.assigned : 0);
+      }, 0);
     const started = performance.now();
     await unaryCall<pb.CreateServiceResponse>((md, o, cb) => c.createService({ spec }, md, o, cb));
     progress(`service created in ${((performance.now() - started) / 1000).toFixed(2)} s`);
@@ -305,7 +319,9 @@ async function main(): Promise<void> {
         const now = performance.now();
         if (now - lastShown > 2000) {
           lastShown = now;
-          progress(`running ${running()}/${TASKS} at ${((now - started) / 1000).toFixed(1)} s`);
+          progress(
+            `assigned ${assigned()}, running ${running()}/${TASKS} at ${((now - started) / 1000).toFixed(1)} s`,
+          );
         }
         return running() >= TASKS;
       },
