@@ -114,6 +114,9 @@ describe('tasks on real nodes', () => {
       'web',
       '--replicas',
       '6',
+      // busybox httpd as PID 1 ignores SIGTERM: keep the stop (and the update) short.
+      '--stop-grace-period',
+      '1s',
       TASK_IMAGE,
       'httpd',
       '-f',
