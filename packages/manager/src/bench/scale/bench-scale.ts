@@ -62,8 +62,10 @@ class Child<In extends { type: string }, Out extends { type: string }> {
   readonly process: ChildProcess;
   readonly last = new Map<string, Out>();
   readonly #waiters = new Set<(message: Out) => void>();
+  readonly #name: string;
 
   constructor(script: string, name: string) {
+    this.#name = name;
     this.process = fork(join(HERE, script), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env },
@@ -75,8 +77,12 @@ class Child<In extends { type: string }, Out extends { type: string }> {
     });
   }
 
+  /** Sends `message`; a child already gone is reported, not thrown. */
   send(message: In): void {
-    this.process.send(message);
+    if (!this.process.connected) return;
+    this.process.send(message, (error) => {
+      if (error) progress(`${this.#name}: cannot send "${message.type}": ${error.message}`);
+    });
   }
 
   /** The next message of `type`, within `timeoutMs`. */
@@ -310,6 +316,25 @@ async function main(): Promise<void> {
         const m = a.last.get('running');
         return n + (m?.type === 'running' ? m.assigned : 0);
       }, 0);
+    // Which managers lead while the clock runs: a busy leader may lose its lease, and
+    // the peak RSS reported is the highest of every manager that led.
+    const leaders = new Set<number>();
+    const watchLeader = setInterval(() => {
+      managers.forEach((m, i) => {
+        const status = m.child.last.get('status');
+        const pid = m.child.process.pid;
+        if (
+          status?.type === 'status' &&
+          status.isLeader &&
+          pid !== undefined &&
+          !leaders.has(pid)
+        ) {
+          leaders.add(pid);
+          progress(`manager ${i} (pid ${pid}) leads`);
+        }
+        m.child.send({ type: 'status' });
+      });
+    }, 250);
     const started = performance.now();
     await unaryCall<pb.CreateServiceResponse>((md, o, cb) => c.createService({ spec }, md, o, cb));
     progress(`service created in ${((performance.now() - started) / 1000).toFixed(2)} s`);
@@ -329,8 +354,11 @@ async function main(): Promise<void> {
     );
     const convergeS = (performance.now() - started) / 1000;
     progress(`converged in ${convergeS.toFixed(2)} s`);
+    clearInterval(watchLeader);
     const lead = await leader();
-    const leaderRssMb = lead?.child.process.pid ? peakRssMb(lead.child.process.pid) : 0;
+    if (lead?.child.process.pid !== undefined) leaders.add(lead.child.process.pid);
+    const leaderRssMb = Math.max(0, ...[...leaders].map(peakRssMb));
+    if (leaders.size > 1) progress(`${leaders.size} managers led during the run`);
     const result = {
       nodes: NODES,
       tasks: TASKS,
