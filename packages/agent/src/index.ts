@@ -40,6 +40,15 @@ export {
   observeContainer,
   UNHEALTHY_ERR,
 } from './executor/task-state.js';
+export { DockerLogDemuxer, type LogLine, type LogStreamName } from './logs/docker-log-frames.js';
+export { DockerLogSource } from './logs/docker-log-source.js';
+export {
+  LogPublisher,
+  type LogPublisherOptions,
+  type LogPublisherSession,
+  MAX_LOG_SUBSCRIPTIONS,
+} from './logs/log-publisher.js';
+export type { TaskLogReadOptions, TaskLogSource } from './logs/task-log-source.js';
 export { loadOrCreateNodeIdentity, type NodeIdentity, newNodeId } from './node-identity.js';
 export {
   AgentSession,
