@@ -4,7 +4,14 @@
 // @shoal/agent (session); this file only decides which run and feeds them state.
 import { networkInterfaces } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
-import { AgentSession, DockerRuntime, readEngineFacts, TaskExecutor } from '@shoal/agent';
+import {
+  AgentSession,
+  DockerLogSource,
+  DockerRuntime,
+  LogPublisher,
+  readEngineFacts,
+  TaskExecutor,
+} from '@shoal/agent';
 import { fromServiceError, isServiceError, pb, ShoalError } from '@shoal/api';
 import {
   CRYPTO_RNG,
@@ -105,6 +112,8 @@ export class SwarmNode {
   #session: AgentSession | undefined;
   /** Runs this node's tasks on its engine; outlives sessions (a role change reopens one). */
   #executor: TaskExecutor | undefined;
+  /** Publishes this node's task logs to the leader's log broker; one per session. */
+  #logPublisher: LogPublisher | undefined;
   #renewTimer: NodeJS.Timeout | undefined;
   /** Serialises init, join, leave and role changes. */
   #busy: Promise<unknown> = Promise.resolve();
@@ -585,6 +594,23 @@ export class SwarmNode {
     void this.#executor
       ?.follow(session.assignments())
       .catch((error: unknown) => this.#log.warn({ err: error }, 'assignments stream ended'));
+    await this.#startLogPublisher(session);
+  }
+
+  /** Next to the executor: serves `service logs` from this node's containers. */
+  async #startLogPublisher(session: AgentSession): Promise<void> {
+    await this.#logPublisher?.close();
+    this.#logPublisher = undefined;
+    if (!this.#executor) return;
+    const source = await DockerLogSource.connect({ engineHost: this.#options.engineHost });
+    if (this.#session !== session) return;
+    this.#logPublisher = LogPublisher.start({
+      session,
+      credentials: clientCredentials({ ...this.#certs! }),
+      channelOptions: MANAGER_CHANNEL_OPTIONS,
+      source,
+      log: this.#baseLog,
+    });
   }
 
   async #startExecutor(): Promise<void> {
@@ -753,6 +779,9 @@ export class SwarmNode {
       await executor.settled();
     }
     await executor?.close();
+    const logPublisher = this.#logPublisher;
+    this.#logPublisher = undefined;
+    await logPublisher?.close();
     const session = this.#session;
     this.#session = undefined;
     await session?.close();
