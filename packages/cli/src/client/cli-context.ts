@@ -18,6 +18,15 @@ export interface ControlCalls {
   removeService(request: pb.RemoveServiceRequest): Promise<pb.RemoveServiceResponse>;
   getTask(request: pb.GetTaskRequest): Promise<pb.GetTaskResponse>;
   listTasks(request: pb.ListTasksRequest): Promise<pb.ListTasksResponse>;
+  /**
+   * The tasks' output as the daemon's manager streams it (Control.ServiceLogs); ends
+   * when the manager ends the call, or quietly when `signal` aborts. Optional so that
+   * fakes without logs need not implement it.
+   */
+  serviceLogs?(
+    request: pb.ServiceLogsRequest,
+    options?: { signal?: AbortSignal },
+  ): AsyncIterable<pb.LogMessage>;
 }
 
 /** The Local API calls the CLI makes; a LocalClient in production, a fake in tests. */

@@ -43,6 +43,7 @@ export class LocalClient implements LocalApiClient {
       removeService: (r) => this.#call(control, control.removeService, r),
       getTask: (r) => this.#call(control, control.getTask, r),
       listTasks: (r) => this.#call(control, control.listTasks, r),
+      serviceLogs: (r, options) => this.#serviceLogs(r, options?.signal),
     };
   }
 
@@ -81,20 +82,47 @@ export class LocalClient implements LocalApiClient {
     this.#controlClient.close();
   }
 
+  /**
+   * A server stream without a deadline (`-f` runs until interrupted); `signal` cancels
+   * it, and so does leaving the loop early.
+   */
+  async *#serviceLogs(
+    request: pb.ServiceLogsRequest,
+    signal: AbortSignal | undefined,
+  ): AsyncIterable<pb.LogMessage> {
+    if (signal?.aborted) return;
+    const call = this.#controlClient.serviceLogs(request);
+    const onAbort = () => call.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const message of call as AsyncIterable<pb.LogMessage>) yield message;
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw this.#failure(error);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      call.cancel();
+    }
+  }
+
+  #failure(error: unknown): unknown {
+    if (
+      isServiceError(error) &&
+      error.code === status.UNAVAILABLE &&
+      /connect|ECONNREFUSED|EACCES|ENOENT/.test(error.details)
+    ) {
+      const code = /EACCES/.test(error.details) ? 'EACCES' : 'ECONNREFUSED';
+      return socketError(this.#address, code, error);
+    }
+    return isServiceError(error) ? fromServiceError(error) : error;
+  }
+
   #call<Req, Res>(client: Client, method: Unary<Req, Res>, request: Req): Promise<Res> {
     return new Promise((resolve, reject) => {
       const deadline = new Date(Date.now() + LOCAL_CALL_TIMEOUT_MS);
       method.call(client, request, new Metadata(), { deadline }, (error, response) => {
         if (!error) return resolve(response);
-        if (
-          isServiceError(error) &&
-          error.code === status.UNAVAILABLE &&
-          /connect|ECONNREFUSED|EACCES|ENOENT/.test(error.details)
-        ) {
-          const code = /EACCES/.test(error.details) ? 'EACCES' : 'ECONNREFUSED';
-          return reject(socketError(this.#address, code, error));
-        }
-        reject(isServiceError(error) ? fromServiceError(error) : error);
+        reject(this.#failure(error));
       });
     });
   }
