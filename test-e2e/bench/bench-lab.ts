@@ -1,0 +1,92 @@
+// What the lab benchmarks share: forming a swarm through `shoal`, polling with a
+// deadline, percentiles, and the output contract (progress on stderr, one JSON line last).
+import { Lab } from '../lab/index.js';
+
+/** Progress and diagnostics: stderr only, so stdout's last line stays the result. */
+export function log(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+/** Runs `shoal ARGS` on a lab node; throws with its stderr when it fails. */
+export async function shoal(lab: Lab, node: string, args: readonly string[]): Promise<string> {
+  const result = await lab.exec(node, ['shoal', ...args], { timeoutMs: 120_000 });
+  if (result.exitCode !== 0)
+    throw new Error(`${node}: shoal ${args.join(' ')}: ${result.stderr.trim()}`);
+  return result.stdout;
+}
+
+/** Inits the swarm on m1 and joins every other node of the lab with the right token. */
+export async function formSwarm(
+  lab: Lab,
+  nodes: { managers: string[]; workers: string[] },
+): Promise<void> {
+  const addr = `${lab.node('m1').ip}:2377`;
+  await shoal(lab, 'm1', ['swarm', 'init', '--advertise-addr', lab.node('m1').ip]);
+  const managerToken = (await shoal(lab, 'm1', ['swarm', 'join-token', '-q', 'manager'])).trim();
+  const workerToken = (await shoal(lab, 'm1', ['swarm', 'join-token', '-q', 'worker'])).trim();
+  for (const m of nodes.managers.filter((n) => n !== 'm1'))
+    await shoal(lab, m, ['swarm', 'join', '--token', managerToken, addr]);
+  for (const w of nodes.workers)
+    await shoal(lab, w, ['swarm', 'join', '--token', workerToken, addr]);
+  const count = nodes.managers.length + nodes.workers.length;
+  await until(`${count} nodes Ready`, async () => {
+    const rows = JSON.parse(await shoal(lab, 'm1', ['node', 'ls', '--format', 'json'])) as {
+      Status: string;
+    }[];
+    return rows.filter((r) => r.Status === 'Ready').length === count ? rows : undefined;
+  });
+}
+
+/** Polls `check` every `intervalMs` until it returns a value; fails after `timeoutMs`. */
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  { timeoutMs = 120_000, intervalMs = 200 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** The p-th percentile (nearest rank) of `samples`. */
+export function percentile(samples: readonly number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[
+    Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  ]!;
+}
+
+/** How many tasks of `service` are running now (current tasks, not history). */
+export async function runningTasks(lab: Lab, service: string): Promise<{ Node: string }[]> {
+  const rows = JSON.parse(
+    await shoal(lab, 'm1', ['service', 'ps', '--format', 'json', service]),
+  ) as {
+    Name: string;
+    Node: string;
+    DesiredState: string;
+    CurrentState: string;
+  }[];
+  return rows.filter(
+    (r) =>
+      r.DesiredState === 'Running' &&
+      r.CurrentState.startsWith('Running') &&
+      !r.Name.startsWith('\\_'),
+  );
+}
+
+/** Runs `main` with a lab that is always taken down, and prints its result as the last line. */
+export function runBench(main: () => Promise<object>): void {
+  main()
+    .then((result) => {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+    })
+    .catch((error: unknown) => {
+      log(`Error: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    })
+    .finally(() => Lab.down().catch(() => {}));
+}
