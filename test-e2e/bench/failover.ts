@@ -9,10 +9,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Lab } from '../lab/index.js';
+import { log, percentile, until } from './bench-lab.js';
 
 const args = process.argv.slice(2);
 const trials = Number(args[args.indexOf('--trials') + 1] ?? 20) || 20;
-const log = (text: string) => process.stderr.write(`${text}\n`);
 
 interface Row {
   Hostname: string;
@@ -28,20 +28,6 @@ async function nodeLs(lab: Lab, node: string): Promise<Row[]> {
   return JSON.parse(result.stdout) as Row[];
 }
 
-async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 /** Freezes every process of a lab node (freezer cgroup v1) and waits until it is frozen. */
 async function freeze(relative: string): Promise<void> {
   const dir = join('/sys/fs/cgroup/freezer', relative);
@@ -51,10 +37,6 @@ async function freeze(relative: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   throw new Error(`cgroup "${relative}" did not freeze`);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 async function main(): Promise<void> {
