@@ -47,6 +47,7 @@ export {
   type LogPublisherOptions,
   type LogPublisherSession,
   MAX_LOG_SUBSCRIPTIONS,
+  PUBLISH_BATCH_LINES,
 } from './logs/log-publisher.js';
 export type { TaskLogReadOptions, TaskLogSource } from './logs/task-log-source.js';
 export { loadOrCreateNodeIdentity, type NodeIdentity, newNodeId } from './node-identity.js';

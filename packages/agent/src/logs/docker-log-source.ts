@@ -28,7 +28,7 @@ export class DockerLogSource implements TaskLogSource {
     return new DockerLogSource(docker);
   }
 
-  async *read(taskId: string, options: TaskLogReadOptions): AsyncIterable<LogLine> {
+  async *read(taskId: string, options: TaskLogReadOptions): AsyncIterable<readonly LogLine[]> {
     const found = await this.#docker.listContainers({
       all: true,
       filters: { label: [`${TASK_LABELS.TASK_ID}=${taskId}`] },
@@ -52,8 +52,7 @@ export class DockerLogSource implements TaskLogSource {
     if (!options.follow) {
       // dockerode answers a non-follow call with the whole body as one Buffer.
       const body = await container.logs({ ...common, follow: false });
-      yield* demux.push(Buffer.from(body));
-      yield* demux.flush();
+      yield [...demux.push(Buffer.from(body)), ...demux.flush()];
       return;
     }
     const stream = (await container.logs({ ...common, follow: true })) as Readable;
@@ -61,8 +60,12 @@ export class DockerLogSource implements TaskLogSource {
     options.signal.addEventListener('abort', onAbort, { once: true });
     try {
       if (options.signal.aborted) return;
-      for await (const chunk of stream) yield* demux.push(chunk as Buffer);
-      yield* demux.flush();
+      for await (const chunk of stream) {
+        const lines = demux.push(chunk as Buffer);
+        if (lines.length) yield lines;
+      }
+      const rest = demux.flush();
+      if (rest.length) yield rest;
     } catch (error) {
       if (!options.signal.aborted) throw error;
     } finally {

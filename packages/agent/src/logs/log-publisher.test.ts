@@ -24,13 +24,19 @@ class FakeLogSource implements TaskLogSource {
   readonly reads: Array<{ taskId: string; follow: boolean; tail: number }> = [];
   aborted = 0;
 
-  async *read(taskId: string, options: TaskLogReadOptions): AsyncIterable<LogLine> {
+  async *read(taskId: string, options: TaskLogReadOptions): AsyncIterable<readonly LogLine[]> {
     this.reads.push({ taskId, follow: options.follow, tail: options.tail });
     const all = this.lines.get(taskId);
     if (!all) throw new Error(`Read logs: no container for task "${taskId}" on this node`);
     const lines = options.tail >= 0 ? all.slice(-options.tail) : all;
-    for (const text of lines) {
-      yield { stream: 'stdout', timestamp: new Date(1_000), data: Buffer.from(text) };
+    // Two batches, as two engine reads would give.
+    const mid = Math.ceil(lines.length / 2);
+    for (const batch of [lines.slice(0, mid), lines.slice(mid)]) {
+      yield batch.map((text) => ({
+        stream: 'stdout' as const,
+        timestamp: new Date(1_000),
+        data: Buffer.from(text),
+      }));
     }
     if (!options.follow) return;
     await new Promise<void>((resolve) => {

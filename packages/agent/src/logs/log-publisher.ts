@@ -10,6 +10,9 @@ import type { AgentSessionEvent } from '../session/session-events.js';
 import type { LogLine } from './docker-log-frames.js';
 import type { TaskLogSource } from './task-log-source.js';
 
+/** Most lines in one PublishLogs message (a message stays well under gRPC's 4 MiB). */
+export const PUBLISH_BATCH_LINES = 256;
+
 /** Most subscriptions a node serves at once; more are refused with an error. */
 export const MAX_LOG_SUBSCRIPTIONS = 64;
 
@@ -171,14 +174,14 @@ export class LogPublisher {
               tail: Number(subscription.tail),
               signal,
             });
-            for await (const line of lines) {
+            for await (const batch of lines) {
+              for (let i = 0; i < batch.length && !signal.aborted; i += PUBLISH_BATCH_LINES) {
+                const messages = batch
+                  .slice(i, i + PUBLISH_BATCH_LINES)
+                  .map((line) => toMessage(taskId, line));
+                await write({ ...base, messages, close: false, error: '' });
+              }
               if (signal.aborted) break;
-              await write({
-                ...base,
-                messages: [toMessage(taskId, line)],
-                close: false,
-                error: '',
-              });
             }
           } catch (error) {
             if (!signal.aborted)

@@ -14,9 +14,10 @@ export interface TaskLogReadOptions {
 /** Where a node reads its tasks' output. */
 export interface TaskLogSource {
   /**
-   * The lines of `taskId`'s container; ends at the end of the log (without follow),
+   * The lines of `taskId`'s container, in batches as they arrive (one engine read,
+   * so a long tail costs few messages); ends at the end of the log (without follow),
    * when the container is gone, or when `signal` aborts. Rejects when the node has no
    * container for the task.
    */
-  read(taskId: string, options: TaskLogReadOptions): AsyncIterable<LogLine>;
+  read(taskId: string, options: TaskLogReadOptions): AsyncIterable<readonly LogLine[]>;
 }
