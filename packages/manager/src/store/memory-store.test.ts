@@ -143,11 +143,35 @@ describe('MemoryStore', () => {
     expect(store.list('services').map((s) => s.id)).toEqual(['s2']);
   });
 
-  it('MemoryStore: ignores a replayed index', () => {
+  it('MemoryStore: ignores a replayed index below its version', () => {
     const store = new MemoryStore();
     commit(store, 5, (tx) => tx.create('nodes', node('n1', 'a')));
-    expect(commit(store, 5, (tx) => tx.create('nodes', node('n2', 'b'))).ok).toBe(true);
+    expect(commit(store, 4, (tx) => tx.create('nodes', node('n2', 'b'))).ok).toBe(true);
     expect(store.list('nodes')).toHaveLength(1);
+  });
+
+  it('MemoryStore: applies every batch of one Raft entry when proposals share an index', () => {
+    const store = new MemoryStore();
+    commit(store, 5, (tx) => tx.create('nodes', node('n1', 'a')));
+    expect(commit(store, 7, (tx) => tx.create('nodes', node('n2', 'b'))).ok).toBe(true);
+    expect(commit(store, 7, (tx) => tx.create('nodes', node('n3', 'c'))).ok).toBe(true);
+    expect(
+      store
+        .list('nodes')
+        .map((n) => n.id)
+        .sort(),
+    ).toEqual(['n1', 'n2', 'n3']);
+    // Two updates of one object read at the same version: the second one conflicts.
+    const read = store.get('nodes', 'n2')!;
+    expect(
+      commit(store, 8, (tx) => tx.update('nodes', { ...read, role: pb.NodeRole.NODE_ROLE_MANAGER }))
+        .ok,
+    ).toBe(true);
+    const second = commit(store, 8, (tx) =>
+      tx.update('nodes', { ...read, role: pb.NodeRole.NODE_ROLE_WORKER }),
+    );
+    expect(second.ok).toBe(false);
+    expect(store.get('nodes', 'n2')?.role).toBe(pb.NodeRole.NODE_ROLE_MANAGER);
   });
 
   it('MemoryStore: restores a snapshot to an equal store', () => {

@@ -113,11 +113,12 @@ export class MemoryStore {
 
   /**
    * Applies the batch Raft committed at `index`: all its actions or none. Objects
-   * written get `meta.version = index`. Versions only grow: an index at or below the
-   * current version is a replay and is ignored.
+   * written get `meta.version = index`. Several batches may share an index (the Raft
+   * driver puts the proposals of one cycle into one entry), so only an index below the
+   * current version is a replay, and is ignored.
    */
   apply(index: number, batch: pb.StoreBatch): ApplyResult {
-    if (index <= this.#version) {
+    if (index < this.#version) {
       return { ok: true, version: this.#version, proposalId: batch.proposalId };
     }
     const conflict = this.#conflict(batch);
