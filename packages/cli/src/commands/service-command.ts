@@ -17,6 +17,7 @@ import {
   type ServiceCreateFlags,
   type ServiceUpdateFlags,
 } from './service-flags.js';
+import { serviceLogsCommand } from './service-logs-command.js';
 import { watchServiceProgress } from './service-progress.js';
 import {
   renderServicePretty,
@@ -360,6 +361,7 @@ export function serviceCommand(io: CliIo): Command {
   for (const command of [
     createCommand(io),
     inspectCommand(io),
+    serviceLogsCommand(io),
     lsCommand(io),
     psCommand(io),
     rmCommand(io),

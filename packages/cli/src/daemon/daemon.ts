@@ -128,7 +128,9 @@ export class Daemon {
         return {};
       },
       controlService: () =>
-        controlService(() => swarm().control(), this.#log.child({ component: 'local-control' })),
+        controlService(() => swarm().control(), this.#log.child({ component: 'local-control' }), {
+          logs: () => swarm().logs(),
+        }),
     };
   }
 }

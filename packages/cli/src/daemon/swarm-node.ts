@@ -169,6 +169,12 @@ export class SwarmNode {
     throw new ShoalError('SHOAL_FAILED_PRECONDITION', this.#state ? WORKER_NODE : NOT_IN_SWARM);
   }
 
+  /** Control.ServiceLogs of this node's manager. */
+  logs(): Manager['logs'] {
+    if (this.#manager) return this.#manager.logs;
+    throw new ShoalError('SHOAL_FAILED_PRECONDITION', this.#state ? WORKER_NODE : NOT_IN_SWARM);
+  }
+
   /** Counts and addresses for `shoal info` on a manager. */
   clusterFacts(): { managers: number; nodes: number; managerAddrs: string[] } {
     const nodes = this.#manager?.store.state.list('nodes') ?? [];

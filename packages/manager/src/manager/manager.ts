@@ -25,6 +25,8 @@ import {
   DEFAULT_HEARTBEAT_PERIOD_MS,
   heartbeatPeriodOf,
 } from '../dispatcher/dispatcher-options.js';
+import type { LogBroker } from '../logs/log-broker.js';
+import { forwardServiceLogs, ServiceLogs } from '../logs/service-logs.js';
 import { OrchestrationDriver } from '../services/orchestration-driver.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { ReplicatedStore, storeStateMachine } from '../store/replicated-store.js';
@@ -74,6 +76,8 @@ export class Manager {
   readonly control: ControlApi;
   /** Services and tasks (the Control service's service and task calls). */
   readonly services: ServiceApi;
+  /** Control.ServiceLogs: the leader's log broker, or a forward to the leader. */
+  readonly logs: ServiceLogs;
   readonly #server: grpc.Server;
   readonly #credentials: NodeServerCredentials;
   readonly #transport: GrpcTransport;
@@ -98,7 +102,9 @@ export class Manager {
     log: Logger;
     advertiseAddr: string;
     dispatcher: Dispatcher;
+    logs: ServiceLogs;
   }) {
+    this.logs = parts.logs;
     this.#dispatcher = parts.dispatcher;
     this.raft = parts.raft;
     this.store = parts.store;
@@ -168,9 +174,35 @@ export class Manager {
       },
       allowShortCertExpiry: options.allowShortCertExpiry === true,
     });
+    let manager: Manager | undefined;
+    // Set below, once the dispatcher (which owns the broker) exists.
+    let broker: () => LogBroker | undefined = () => undefined;
+    const logs = new ServiceLogs({
+      store,
+      broker: () => (manager?.isLeader ? broker() : undefined),
+      // A follower asks the leader over mTLS with this manager's own certificate.
+      forward: (request, signal) => {
+        const leader = manager?.leaderAddr();
+        if (!leader) {
+          throw new ShoalError('SHOAL_UNAVAILABLE', 'Read logs: no leader known yet: try again');
+        }
+        const client = new pb.ControlClient(
+          leader,
+          clientCredentials({ ...options.tls, clusterId: options.clusterId }),
+          MANAGER_CHANNEL_OPTIONS,
+        );
+        return (async function* () {
+          try {
+            yield* forwardServiceLogs(client, request, signal);
+          } finally {
+            client.close();
+          }
+        })();
+      },
+    });
     server.addService(
       pb.ControlService,
-      controlService(() => control, base.child({ component: 'control' })),
+      controlService(() => control, base.child({ component: 'control' }), { logs: () => logs }),
     );
     server.addService(
       pb.CAService,
@@ -192,7 +224,6 @@ export class Manager {
       store,
       log: base.child({ component: 'orchestrator' }),
     });
-    let manager: Manager | undefined;
     const dispatcher = await Dispatcher.create({
       store,
       identify: (call) => callerIdentity(call),
@@ -202,8 +233,10 @@ export class Manager {
       heartbeatPeriodMs: heartbeatPeriodOf(state.list('clusters')[0]),
     });
     server.addService(pb.DispatcherService, dispatcher.service());
+    broker = () => dispatcher.logs;
     manager = new Manager({
       dispatcher,
+      logs,
       raft,
       store,
       control,
