@@ -318,4 +318,33 @@ describe('tasks on real nodes', () => {
     });
     await shoalOk('m1', ['service', 'rm', 'ghost']);
   });
+
+  it("service logs shows each task's output, prefixed with its task and node", async () => {
+    await shoalOk('m1', [
+      'service',
+      'create',
+      '--name',
+      'talk',
+      '--replicas',
+      '2',
+      TASK_IMAGE,
+      'sh',
+      '-c',
+      'echo hello from $(hostname); sleep 3600',
+    ]);
+    const lines = await eventually(async () => {
+      const out = (await shoalOk('m1', ['service', 'logs', 'talk'])).trim().split('\n');
+      expect(out).toHaveLength(2);
+      return out;
+    }, 30_000);
+    for (const line of lines)
+      expect(line).toMatch(/^talk\.[12]\.[a-z0-9]{12}@lab-[mw]\d +\| hello from [0-9a-f]{12}$/);
+    // As Docker's: the task name and node stay, the task ID goes.
+    const bare = (await shoalOk('m1', ['service', 'logs', '--no-task-ids', 'talk']))
+      .trim()
+      .split('\n');
+    for (const line of bare)
+      expect(line).toMatch(/^talk\.[12]@lab-[mw]\d +\| hello from [0-9a-f]{12}$/);
+    await shoalOk('m1', ['service', 'rm', 'talk']);
+  });
 });
