@@ -22,7 +22,7 @@ const HEADER_BYTES = 8;
  *
  * @example
  * const demux = new DockerLogDemuxer({ timestamps: true });
- * for (const line of demux.push(chunk)) console.log(line.stream, line.data.toString());
+ * for (const line of demux.push(chunk)) write(line.stream, line.data);
  * demux.flush(); // a last line without a newline
  */
 export class DockerLogDemuxer {

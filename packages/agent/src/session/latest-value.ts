@@ -8,7 +8,7 @@
  * @example
  * const latest = new LatestValue<number>();
  * latest.set(1); latest.set(2);
- * for await (const value of latest.subscribe()) console.log(value); // 2, then later ones
+ * for await (const value of latest.subscribe()) show(value); // 2, then later ones
  */
 export class LatestValue<T> {
   #value: T | undefined;

@@ -14,7 +14,7 @@ export type BoundedQueueState = 'open' | 'ended' | 'closed';
  * @example
  * const q = new BoundedQueue<string>(2);
  * void q.push('a'); q.end();
- * for await (const item of q) console.log(item);
+ * for await (const item of q) handle(item);
  */
 export class BoundedQueue<T> implements AsyncIterable<T> {
   readonly capacity: number;

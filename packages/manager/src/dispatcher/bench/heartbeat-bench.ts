@@ -154,8 +154,9 @@ async function main(): Promise<void> {
   const beats = counts.beats - beatsBefore;
   for (const stop of stops) stop();
   const perSecond = usage.cpuMs / (usage.wallMs / 1000);
-  console.log(
-    JSON.stringify({
+  // The result line: the last line of stdout, as every benchmark prints it.
+  process.stdout.write(
+    `${JSON.stringify({
       agents,
       mode,
       periodMs,
@@ -167,7 +168,7 @@ async function main(): Promise<void> {
       leaderCpuPercentOfOneCore: Math.round(perSecond / 10),
       leaderCpuUsPerHeartbeat: Math.round((usage.cpuMs * 1000) / Math.max(1, beats)),
       leaderRssMb: Math.round(usage.rssMb),
-    }),
+    })}\n`,
   );
 }
 
