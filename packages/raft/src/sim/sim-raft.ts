@@ -45,7 +45,7 @@ function main(): number {
     return 2;
   }
   if (args.trace !== undefined) {
-    const r = runSchedule(args.trace, { trace: (line) => console.log(line) });
+    const r = runSchedule(args.trace, { trace: (line) => process.stdout.write(`${line}\n`) });
     console.error(JSON.stringify(r, null, 2));
     return r.violations.length > 0 ? 1 : 0;
   }
@@ -82,7 +82,10 @@ function main(): number {
   const seconds = Math.round((performance.now() - started) / 10) / 100;
   if (inconclusive > 0)
     console.error(`sim-raft: ${inconclusive} linearizability checks hit the search bound`);
-  console.log(`{"schedules": ${args.seeds}, "violations": ${violations}, "seconds": ${seconds}}`);
+  // The result line: the last line of stdout, as every simulator and benchmark prints it.
+  process.stdout.write(
+    `{"schedules": ${args.seeds}, "violations": ${violations}, "seconds": ${seconds}}\n`,
+  );
   return violations > 0 ? 1 : 0;
 }
 
