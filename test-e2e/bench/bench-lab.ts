@@ -1,18 +1,11 @@
 // What the lab benchmarks share: forming a swarm through `shoal`, polling with a
 // deadline, percentiles, and the output contract (progress on stderr, one JSON line last).
+import { shoalOk } from '../kit/lab-shoal.js';
 import { Lab } from '../lab/index.js';
 
 /** Progress and diagnostics: stderr only, so stdout's last line stays the result. */
 export function log(text: string): void {
   process.stderr.write(`${text}\n`);
-}
-
-/** Runs `shoal ARGS` on a lab node; throws with its stderr when it fails. */
-export async function shoal(lab: Lab, node: string, args: readonly string[]): Promise<string> {
-  const result = await lab.exec(node, ['shoal', ...args], { timeoutMs: 120_000 });
-  if (result.exitCode !== 0)
-    throw new Error(`${node}: shoal ${args.join(' ')}: ${result.stderr.trim()}`);
-  return result.stdout;
 }
 
 /** Inits the swarm on m1 and joins every other node of the lab with the right token. */
@@ -21,20 +14,31 @@ export async function formSwarm(
   nodes: { managers: string[]; workers: string[] },
 ): Promise<void> {
   const addr = `${lab.node('m1').ip}:2377`;
-  await shoal(lab, 'm1', ['swarm', 'init', '--advertise-addr', lab.node('m1').ip]);
-  const managerToken = (await shoal(lab, 'm1', ['swarm', 'join-token', '-q', 'manager'])).trim();
-  const workerToken = (await shoal(lab, 'm1', ['swarm', 'join-token', '-q', 'worker'])).trim();
+  await shoalOk(lab, 'm1', ['swarm', 'init', '--advertise-addr', lab.node('m1').ip]);
+  const managerToken = (await shoalOk(lab, 'm1', ['swarm', 'join-token', '-q', 'manager'])).trim();
+  const workerToken = (await shoalOk(lab, 'm1', ['swarm', 'join-token', '-q', 'worker'])).trim();
   for (const m of nodes.managers.filter((n) => n !== 'm1'))
-    await shoal(lab, m, ['swarm', 'join', '--token', managerToken, addr]);
+    await shoalOk(lab, m, ['swarm', 'join', '--token', managerToken, addr]);
   for (const w of nodes.workers)
-    await shoal(lab, w, ['swarm', 'join', '--token', workerToken, addr]);
+    await shoalOk(lab, w, ['swarm', 'join', '--token', workerToken, addr]);
   const count = nodes.managers.length + nodes.workers.length;
   await until(`${count} nodes Ready`, async () => {
-    const rows = JSON.parse(await shoal(lab, 'm1', ['node', 'ls', '--format', 'json'])) as {
+    const rows = JSON.parse(await shoalOk(lab, 'm1', ['node', 'ls', '--format', 'json'])) as {
       Status: string;
     }[];
     return rows.filter((r) => r.Status === 'Ready').length === count ? rows : undefined;
   });
+}
+
+/** A 1-manager, 2-worker lab with its swarm formed: what the task benchmarks run on. */
+export async function smallSwarmLab(): Promise<Lab> {
+  const lab = await Lab.create({
+    managers: 1,
+    workers: 2,
+    onProgress: (line) => log(`lab: ${line}`),
+  });
+  await formSwarm(lab, { managers: ['m1'], workers: ['w1', 'w2'] });
+  return lab;
 }
 
 /** Polls `check` every `intervalMs` until it returns a value; fails after `timeoutMs`. */
@@ -63,7 +67,7 @@ export function percentile(samples: readonly number[], p: number): number {
 /** How many tasks of `service` are running now (current tasks, not history). */
 export async function runningTasks(lab: Lab, service: string): Promise<{ Node: string }[]> {
   const rows = JSON.parse(
-    await shoal(lab, 'm1', ['service', 'ps', '--format', 'json', service]),
+    await shoalOk(lab, 'm1', ['service', 'ps', '--format', 'json', service]),
   ) as {
     Name: string;
     Node: string;

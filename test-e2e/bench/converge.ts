@@ -3,8 +3,10 @@
 // the engine floor measured in the same run: 30 `docker run -d --network none IMAGE
 // sleep 3600`, 10 per node, 4 at a time per node (the agent's executor runs 4 container
 // operations at a time). Prints {"replicas", "shoal_s", "engine_floor_s", "ratio"}.
-import { Lab, TASK_IMAGE } from '../lab/index.js';
-import { formSwarm, log, runBench, runningTasks, shoal, until } from './bench-lab.js';
+
+import { shoalOk } from '../kit/lab-shoal.js';
+import { type Lab, TASK_IMAGE } from '../lab/index.js';
+import { log, runBench, runningTasks, smallSwarmLab, until } from './bench-lab.js';
 
 const REPLICAS = 30;
 const NODES = ['m1', 'w1', 'w2'];
@@ -51,7 +53,7 @@ async function engineFloor(lab: Lab): Promise<number> {
 
 async function shoalConverge(lab: Lab): Promise<number> {
   const started = Date.now();
-  await shoal(lab, 'm1', [
+  await shoalOk(lab, 'm1', [
     'service',
     'create',
     '--detach',
@@ -71,17 +73,12 @@ async function shoalConverge(lab: Lab): Promise<number> {
     },
   );
   const seconds = (Date.now() - started) / 1000;
-  await shoal(lab, 'm1', ['service', 'rm', 'bench']);
+  await shoalOk(lab, 'm1', ['service', 'rm', 'bench']);
   return seconds;
 }
 
 runBench(async () => {
-  const lab = await Lab.create({
-    managers: 1,
-    workers: 2,
-    onProgress: (line) => log(`lab: ${line}`),
-  });
-  await formSwarm(lab, { managers: ['m1'], workers: ['w1', 'w2'] });
+  const lab = await smallSwarmLab();
   const floor = await engineFloor(lab);
   log(`engine floor: ${floor.toFixed(2)} s for ${REPLICAS} containers`);
   const shoalS = await shoalConverge(lab);

@@ -3,20 +3,17 @@
 // it Down (down_ms) and kill -> all 6 replicas running again (replaced_ms); the node is
 // started again between trials. Prints {"trials", "down_ms_p50", "replaced_ms_p50",
 // "replaced_ms_max"}.
-import { Lab, TASK_IMAGE } from '../lab/index.js';
-import { formSwarm, log, percentile, runBench, runningTasks, shoal, until } from './bench-lab.js';
+
+import { shoalOk } from '../kit/lab-shoal.js';
+import { TASK_IMAGE } from '../lab/index.js';
+import { log, percentile, runBench, runningTasks, smallSwarmLab, until } from './bench-lab.js';
 
 const args = process.argv.slice(2);
 const trials = Number(args[args.indexOf('--trials') + 1] ?? 5) || 5;
 
 runBench(async () => {
-  const lab = await Lab.create({
-    managers: 1,
-    workers: 2,
-    onProgress: (line) => log(`lab: ${line}`),
-  });
-  await formSwarm(lab, { managers: ['m1'], workers: ['w1', 'w2'] });
-  await shoal(lab, 'm1', [
+  const lab = await smallSwarmLab();
+  await shoalOk(lab, 'm1', [
     'service',
     'create',
     '--name',
@@ -48,7 +45,7 @@ runBench(async () => {
       '6 replicas running again',
       async () => {
         if (!downAt) {
-          const rows = JSON.parse(await shoal(lab, 'm1', ['node', 'ls', '--format', 'json'])) as {
+          const rows = JSON.parse(await shoalOk(lab, 'm1', ['node', 'ls', '--format', 'json'])) as {
             Hostname: string;
             Status: string;
           }[];
@@ -68,14 +65,14 @@ runBench(async () => {
     );
     await lab.start(victim);
     await until(`${victim} Ready`, async () => {
-      const rows = JSON.parse(await shoal(lab, 'm1', ['node', 'ls', '--format', 'json'])) as {
+      const rows = JSON.parse(await shoalOk(lab, 'm1', ['node', 'ls', '--format', 'json'])) as {
         Hostname: string;
         Status: string;
       }[];
       return rows.find((r) => r.Hostname === hostname)?.Status === 'Ready' ? true : undefined;
     });
     // Let the service spread over the returned node again for the next trial.
-    await shoal(lab, 'm1', [
+    await shoalOk(lab, 'm1', [
       'service',
       'update',
       '--force',

@@ -2,8 +2,13 @@
 // `shoal`, then the failures and operations a cluster must live through: bad tokens,
 // token rotation, worker-side refusal, leader loss and return, a cut link, drain,
 // promote, demote and rm.
-import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  eventually,
+  shoaldLogTails,
+  shoal as shoalIn,
+  shoalOk as shoalOkIn,
+} from '../kit/lab-shoal.js';
 import { Lab } from '../lab/index.js';
 
 const suiteStarted = Date.now();
@@ -20,23 +25,8 @@ interface NodeRow {
 }
 
 let lab: Lab;
-
-async function shoal(
-  node: string,
-  args: string[],
-): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  return lab.exec(node, ['shoal', ...args], { timeoutMs: 60_000 });
-}
-
-async function shoalOk(node: string, args: string[]): Promise<string> {
-  const result = await shoal(node, args);
-  if (result.exitCode !== 0) {
-    throw new Error(
-      `${node}: shoal ${args.join(' ')}: exit ${result.exitCode}: ${result.stderr.trim()}`,
-    );
-  }
-  return result.stdout;
-}
+const shoal = (node: string, args: string[]) => shoalIn(lab, node, args);
+const shoalOk = (node: string, args: string[]) => shoalOkIn(lab, node, args);
 
 async function nodeLs(node: string): Promise<NodeRow[]> {
   return JSON.parse(await shoalOk(node, ['node', 'ls', '--format', 'json'])) as NodeRow[];
@@ -51,23 +41,6 @@ function row(rows: NodeRow[], hostname: string): NodeRow {
   const found = rows.find((r) => r.Hostname === hostname);
   if (!found) throw new Error(`no node "${hostname}" in node ls: ${JSON.stringify(rows)}`);
   return found;
-}
-
-/** Polls `check` until it stops throwing; fails with its last error after `timeoutMs`. */
-async function eventually<T>(
-  check: () => Promise<T>,
-  timeoutMs = 30_000,
-  intervalMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
 }
 
 /** Any manager that answers; the suite kills some on purpose. */
@@ -99,13 +72,8 @@ describe('swarm membership in the lab', () => {
   });
 
   afterEach(async (context) => {
-    if (context.task.result?.state !== 'fail') return;
     // What the daemons said is the first thing to read when a CI run fails here.
-    for (const node of (await lab.status()).nodes) {
-      const text = await readFile(lab.logFile(node.name, 'shoald'), 'utf8').catch(() => '');
-      const tail = text.trimEnd().split('\n').slice(-25).join('\n');
-      console.error(`--- shoald log of ${node.name} (last 25 lines)\n${tail}`);
-    }
+    if (context.task.result?.state === 'fail') console.error(await shoaldLogTails(lab));
   });
 
   afterAll(async () => {

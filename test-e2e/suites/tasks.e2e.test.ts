@@ -1,11 +1,18 @@
 // Tasks on real nodes: `shoal service create` starts containers on the lab's engines,
 // and the cluster heals itself when containers, nodes and daemons die.
-import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  eventually,
+  shoaldLogTails,
+  shoal as shoalIn,
+  shoalOk as shoalOkIn,
+} from '../kit/lab-shoal.js';
 import { Lab, TASK_IMAGE } from '../lab/index.js';
 
 const suiteStarted = Date.now();
 let lab: Lab;
+const shoal = (node: string, args: string[]) => shoalIn(lab, node, args);
+const shoalOk = (node: string, args: string[]) => shoalOkIn(lab, node, args);
 
 interface TaskRow {
   ID: string;
@@ -14,20 +21,6 @@ interface TaskRow {
   DesiredState: string;
   CurrentState: string;
   Error: string;
-}
-
-async function shoal(node: string, args: string[]) {
-  return lab.exec(node, ['shoal', ...args], { timeoutMs: 120_000 });
-}
-
-async function shoalOk(node: string, args: string[]): Promise<string> {
-  const result = await shoal(node, args);
-  if (result.exitCode !== 0) {
-    throw new Error(
-      `${node}: shoal ${args.join(' ')}: exit ${result.exitCode}: ${result.stderr.trim()}`,
-    );
-  }
-  return result.stdout;
 }
 
 async function docker(node: string, args: string[]): Promise<string> {
@@ -62,18 +55,6 @@ function total(byNode: Map<string, TaskRow[]>): number {
   return [...byNode.values()].reduce((sum, rows) => sum + rows.length, 0);
 }
 
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    }
-  }
-}
-
 const h = (name: string) => lab.node(name).hostname;
 
 describe('tasks on real nodes', () => {
@@ -92,13 +73,7 @@ describe('tasks on real nodes', () => {
   });
 
   afterEach(async (context) => {
-    if (context.task.result?.state !== 'fail') return;
-    for (const node of (await lab.status()).nodes) {
-      const text = await readFile(lab.logFile(node.name, 'shoald'), 'utf8').catch(() => '');
-      console.error(
-        `--- shoald log of ${node.name} (last 20 lines)\n${text.trimEnd().split('\n').slice(-20).join('\n')}`,
-      );
-    }
+    if (context.task.result?.state === 'fail') console.error(await shoaldLogTails(lab, 20));
   });
 
   afterAll(async () => {
