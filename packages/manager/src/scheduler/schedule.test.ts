@@ -1,4 +1,5 @@
 import { pb } from '@shoal/api';
+import { SeededRng } from '@shoal/raft';
 import { describe, expect, it } from 'vitest';
 import { type ScheduleResult, schedule } from './schedule.js';
 import { type TestNode, testNode, testTask } from './testing.js';
@@ -420,5 +421,70 @@ describe('schedule', () => {
     expect(schedule({ ...input, nodes: list })).toEqual(
       schedule({ ...input, nodes: [...list].reverse() }),
     );
+  });
+
+  // Batches of interchangeable tasks take a faster path (a heap of nodes); its choices
+  // must be the ones made placing the same tasks one call at a time, each call seeing
+  // the placements before it.
+  it('schedule: places a batch as single calls would, over 300 random clusters', () => {
+    const ASSIGNED = pb.TaskState.TASK_STATE_ASSIGNED;
+    for (let seed = 1; seed <= 300; seed += 1) {
+      const rng = new SeededRng(seed);
+      const pick = <T>(items: readonly T[]): T => items[rng.int(items.length)]!;
+      const clusterNodes = nodes(
+        ...Array.from({ length: 1 + rng.int(12) }, (_, i) => ({
+          id: `n${String(i).padStart(2, '0')}`,
+          labels: { zone: pick(['east', 'west']) },
+          nanoCpus: pick([2e9, 4e9]),
+          state: rng.chance(0.1) ? pb.NodeStatus_State.STATE_DOWN : undefined,
+          availability: rng.chance(0.1) ? pb.NodeAvailability.NODE_AVAILABILITY_DRAIN : undefined,
+        })),
+      );
+      const specs = [
+        spec({}),
+        spec({ constraints: ['node.labels.zone==east'] }),
+        spec({ maxReplicas: 2 }),
+        spec({ cpu: 1e9 }),
+        spec({ prefs: ['node.labels.zone'] }),
+      ];
+      const existing = Array.from({ length: rng.int(20) }, (_, i) =>
+        testTask({
+          id: `e${i}`,
+          serviceId: pick(['s1', 's2']),
+          nodeId: pick(clusterNodes).id,
+          state: rng.chance(0.3) ? pb.TaskState.TASK_STATE_FAILED : RUNNING,
+          statusMs: now.getTime() - 1000,
+          spec: pick(specs),
+        }),
+      );
+      // Runs of equal tasks, as orchestrators create them, with other tasks between.
+      const batch: pb.Task[] = [];
+      while (batch.length < 30) {
+        const s = pick(specs);
+        const serviceId = pick(['s1', 's2']);
+        const run = pending(
+          Array.from({ length: 1 + rng.int(10) }, (_, i) => `p${batch.length + i}`),
+          s,
+          serviceId,
+        );
+        batch.push(...run);
+      }
+      const whole = schedule({ tasks: batch, nodes: clusterNodes, allTasks: existing, now });
+      const single: ScheduleResult = { assignments: [], unschedulable: [] };
+      const placed: pb.Task[] = [];
+      for (const task of batch) {
+        const one = schedule({
+          tasks: [task],
+          nodes: clusterNodes,
+          allTasks: [...existing, ...placed],
+          now,
+        });
+        single.assignments.push(...one.assignments);
+        single.unschedulable.push(...one.unschedulable);
+        for (const a of one.assignments)
+          placed.push({ ...task, nodeId: a.nodeId, status: { ...task.status!, state: ASSIGNED } });
+      }
+      expect(whole, `seed ${seed}`).toEqual(single);
+    }
   });
 });

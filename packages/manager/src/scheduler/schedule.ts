@@ -4,6 +4,7 @@
 // inputs always give equal placements. One call places a batch, counting each
 // placement before the next, so a batch of replicas spreads as if placed one by one.
 import { type Constraint, parseConstraint, pb } from '@shoal/api';
+import { Heap } from 'heap-js';
 import { matchConstraints, nodeAttribute } from './constraint-match.js';
 import { isNodeAcceptingTasks } from './node-availability.js';
 
@@ -113,35 +114,106 @@ export function schedule(input: ScheduleInput): ScheduleResult {
 
   const assignments: TaskAssignment[] = [];
   const unschedulable: UnschedulableTask[] = [];
-  for (const task of input.tasks) {
-    if (task.desiredState > pb.TaskState.TASK_STATE_RUNNING) continue;
+  const placeable = input.tasks.filter((t) => t.desiredState <= pb.TaskState.TASK_STATE_RUNNING);
+  const keys = placeable.map(placementKey);
+  for (let from = 0; from < placeable.length; ) {
+    let to = from + 1;
+    const key = keys[from];
+    if (key !== undefined) while (to < placeable.length && keys[to] === key) to += 1;
+    const group = placeable.slice(from, to);
+    from = to;
     let constraints: Constraint[];
     try {
-      constraints = (task.spec?.placement?.constraints ?? []).map(parseConstraint);
+      constraints = (group[0]!.spec?.placement?.constraints ?? []).map(parseConstraint);
     } catch (error) {
-      unschedulable.push({ taskId: task.id, reason: (error as Error).message });
+      for (const task of group) {
+        unschedulable.push({ taskId: task.id, reason: (error as Error).message });
+      }
       continue;
     }
+    const place = group.length > 1 ? placeGroup : placeOneByOne;
+    place(group, constraints, loads, assignments, unschedulable);
+  }
+  return { assignments, unschedulable };
+}
+
+// What makes tasks interchangeable to the scheduler: the same service (its spread and
+// failures), the same filters and the same spread preferences. Undefined for tasks
+// that are placed alone: those already on a node (global) and those with preferences,
+// whose group counts move on every placement.
+function placementKey(task: pb.Task): string | undefined {
+  const placement = task.spec?.placement;
+  if (task.nodeId !== '' || (placement?.preferences.length ?? 0) > 0) return undefined;
+  return JSON.stringify([
+    task.serviceId,
+    placement?.constraints ?? [],
+    placement?.maxReplicas ?? 0,
+    task.spec?.resources?.reservations ?? {},
+    hostPorts(task),
+  ]);
+}
+
+type Place = (
+  tasks: readonly pb.Task[],
+  constraints: readonly Constraint[],
+  loads: ReadonlyMap<string, NodeLoad>,
+  assignments: TaskAssignment[],
+  unschedulable: UnschedulableTask[],
+) => void;
+
+// Each task against every node: what preferences and pre-placed tasks need.
+const placeOneByOne: Place = (tasks, constraints, loads, assignments, unschedulable) => {
+  for (const task of tasks) {
     const candidates = task.nodeId
       ? [loads.get(task.nodeId)].filter((l) => l !== undefined)
       : [...loads.values()];
-    const failures = new Map<FilterName, number>();
-    const fit: NodeLoad[] = [];
-    for (const load of candidates) {
-      const failed = firstFailedFilter(load, task, constraints);
-      if (failed) failures.set(failed, (failures.get(failed) ?? 0) + 1);
-      else fit.push(load);
-    }
+    const fit = candidates.filter((load) => !firstFailedFilter(load, task, constraints));
     const best = pickNode(fit, task, loads);
     if (best) {
       addTask(best, task);
       assignments.push({ taskId: task.id, nodeId: best.node.id });
     } else {
-      unschedulable.push({ taskId: task.id, reason: explain(failures) });
+      unschedulable.push({ taskId: task.id, reason: explain(candidates, task, constraints) });
     }
   }
-  return { assignments, unschedulable };
-}
+};
+
+// Interchangeable tasks (see placementKey) through a heap of nodes ordered by the spread
+// order, so a batch costs nodes + tasks × log(nodes) rather than tasks × nodes. Placing
+// a task changes only its own node's rank, and within the group a node's load only
+// grows: a node that fails a filter once fails it for the rest of the group, so it
+// leaves the heap for good. The choice equals placeOneByOne's, task for task.
+const placeGroup: Place = (tasks, constraints, loads, assignments, unschedulable) => {
+  const serviceId = tasks[0]!.serviceId;
+  const penalty = (load: NodeLoad) =>
+    (load.failures.get(serviceId) ?? 0) >= MAX_RECENT_FAILURES ? 1 : 0;
+  const ofService = (load: NodeLoad) => load.byService.get(serviceId) ?? 0;
+  const heap = new Heap<NodeLoad>(
+    (a, b) =>
+      penalty(a) - penalty(b) ||
+      ofService(a) - ofService(b) ||
+      a.total - b.total ||
+      compareIds(a.node.id, b.node.id),
+  );
+  heap.init([...loads.values()].filter((load) => !firstFailedFilter(load, tasks[0]!, constraints)));
+  let reason: string | undefined;
+  for (const task of tasks) {
+    let best = heap.peek();
+    while (best && firstFailedFilter(best, task, constraints)) {
+      heap.pop();
+      best = heap.peek();
+    }
+    if (best) {
+      addTask(best, task);
+      heap.replace(best);
+      assignments.push({ taskId: task.id, nodeId: best.node.id });
+    } else {
+      // Nothing fits now, and nothing will for the rest of the group.
+      reason ??= explain([...loads.values()], task, constraints);
+      unschedulable.push({ taskId: task.id, reason });
+    }
+  }
+};
 
 // Tasks that hold a node's resources: placed and not yet ended.
 function occupiesNode(task: pb.Task): boolean {
@@ -257,7 +329,18 @@ function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function explain(failures: ReadonlyMap<FilterName, number>): string {
+// Docker's explanation: how many nodes fail each filter, counting each node against the
+// first filter it fails.
+function explain(
+  candidates: readonly NodeLoad[],
+  task: pb.Task,
+  constraints: readonly Constraint[],
+): string {
+  const failures = new Map<FilterName, number>();
+  for (const load of candidates) {
+    const failed = firstFailedFilter(load, task, constraints);
+    if (failed) failures.set(failed, (failures.get(failed) ?? 0) + 1);
+  }
   const parts = FILTER_ORDER.filter((f) => failures.has(f)).map((f) => {
     const n = failures.get(f)!;
     return EXPLAIN[f](`${n} node${n === 1 ? '' : 's'}`);
