@@ -4,7 +4,7 @@
 import { durationFromMs, pb } from '@shoal/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pollUntil } from './testing/grpc-call.js';
-import { InProcessCluster } from './testing/in-process-cluster.js';
+import { InProcessCluster, type JoinTarget } from './testing/in-process-cluster.js';
 import { SimulatedAgent, type SimulatedAgentOptions } from './testing/simulated-agent.js';
 
 const S = pb.TaskState;
@@ -72,9 +72,19 @@ async function startCluster(agentCount: number, extra: Partial<SimulatedAgentOpt
   return c;
 }
 
-async function addAgent(hostname: string, extra: Partial<SimulatedAgentOptions> = {}) {
-  const agent = await SimulatedAgent.start(cluster!, { hostname, log: cluster!.log, ...extra });
+/** Joins an agent (through `target`, the cluster by default) and opens its session. */
+async function startAgent(
+  hostname: string,
+  extra: Partial<SimulatedAgentOptions> = {},
+  target: JoinTarget = cluster!,
+) {
+  const agent = await SimulatedAgent.start(target, { hostname, log: cluster!.log, ...extra });
   agents.push(agent);
+  return agent;
+}
+
+async function addAgent(hostname: string, extra: Partial<SimulatedAgentOptions> = {}) {
+  const agent = await startAgent(hostname, extra);
   await pollUntil(() => agent.isConnected, { timeoutMs: WAIT_MS, what: `${hostname} connected` });
   await pollUntil(
     async () => {
@@ -134,6 +144,18 @@ async function listTasks(serviceId: string): Promise<pb.Task[]> {
     ),
   );
   return tasks;
+}
+
+async function listWorkers(): Promise<pb.Node[]> {
+  const { nodes } = await cluster!.control<pb.ListNodesResponse>((c, md, o, cb) =>
+    c.listNodes(
+      { filters: { names: [], idPrefixes: [], roles: [pb.NodeRole.NODE_ROLE_WORKER], labels: {} } },
+      md,
+      o,
+      cb,
+    ),
+  );
+  return nodes;
 }
 
 /** Tasks that are meant to run and do, by the store's account. */
@@ -451,6 +473,53 @@ describe('services integration', () => {
       );
       expect(wanted.map((t) => t.id).sort()).toEqual(tasks.map((t) => t.id).sort());
       expect([...agentRunning()].sort()).toEqual(tasks.map((t) => t.id).sort());
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'services: every agent of a burst of concurrent joins is a Ready node that takes tasks when 12 join through all managers at once',
+    async () => {
+      const c = await startCluster(0);
+      const count = 12;
+      // Joins through each manager: a follower forwards its node's creation to the
+      // leader, which batches the proposals of one cycle into one Raft entry.
+      const through = (i: number): JoinTarget => ({
+        joinAddr: c.managers[i % c.managers.length]!.addr,
+        workerToken: c.workerToken,
+        managerAddrs: () => c.managerAddrs(),
+      });
+      const started = await Promise.allSettled(
+        range(count).map((i) => startAgent(`burst-${i}`, {}, through(i))),
+      );
+      const burst = started.map((r) => {
+        if (r.status === 'rejected') throw r.reason;
+        return r.value;
+      });
+      const joinedIds = burst.map((a) => a.nodeId).sort();
+      expect(new Set(joinedIds).size).toBe(count);
+      // Each join was answered ok, so its node is in the store now, not eventually.
+      expect((await listWorkers()).map((n) => n.id).sort()).toEqual(joinedIds);
+      let nodes: pb.Node[] = [];
+      await pollUntil(
+        async () => {
+          nodes = await listWorkers();
+          return nodes.every((n) => n.status?.state === pb.NodeStatus_State.STATE_READY);
+        },
+        {
+          timeoutMs: WAIT_MS,
+          what: `${count} Ready workers`,
+          describe: () =>
+            nodes.map((n) => [n.description?.hostname, pb.NodeStatus_State[n.status?.state ?? 0]]),
+        },
+      );
+      expect(nodes.map((n) => n.id).sort()).toEqual(joinedIds);
+
+      const service = await createService(serviceSpec({ name: 'web', replicas: count }));
+      const tasks = await waitConverged(service.id, count);
+      const counts = countByNode(tasks);
+      expect([...counts.keys()].sort()).toEqual(joinedIds);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
     },
     TEST_TIMEOUT_MS,
   );
