@@ -211,6 +211,26 @@ async function waitConverged(
   );
 }
 
+/**
+ * Calls `probe` every `intervalMs` while the test drives the cluster, to catch states
+ * that only last a moment; `stop()` resolves after the last call.
+ */
+function startSampling(probe: () => unknown, intervalMs: number): { stop(): Promise<void> } {
+  let sampling = true;
+  const loop = (async () => {
+    while (sampling) {
+      await probe();
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      sampling = false;
+      await loop;
+    },
+  };
+}
+
 function slotsOf(tasks: readonly pb.Task[]): number[] {
   return tasks.map((t) => t.slot).sort((a, b) => a - b);
 }
@@ -341,14 +361,10 @@ describe('services integration', () => {
       await waitConverged(service.id, 6);
       // Watch the store for the update: never more than `parallelism` slots down at once.
       let worstDown = 0;
-      let watching = true;
-      const watch = (async () => {
-        while (watching) {
-          const tasks = await listTasks(service.id).catch(() => undefined);
-          if (tasks) worstDown = Math.max(worstDown, 6 - running(tasks).length);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      })();
+      const watch = startSampling(async () => {
+        const tasks = await listTasks(service.id).catch(() => undefined);
+        if (tasks) worstDown = Math.max(worstDown, 6 - running(tasks).length);
+      }, 50);
       await updateService(service.id, (spec) => ({
         ...spec,
         task: { ...spec.task!, container: { ...spec.task!.container!, image: 'app:v2' } },
@@ -360,8 +376,7 @@ describe('services integration', () => {
         async () => (await getService(service.id)).updateStatus?.state === U.STATE_COMPLETED,
         { timeoutMs: WAIT_MS, what: 'update completed' },
       );
-      watching = false;
-      await watch;
+      await watch.stop();
       expect(slotsOf(updated)).toEqual(range(6));
       expect(worstDown).toBeLessThanOrEqual(2);
 
@@ -520,6 +535,64 @@ describe('services integration', () => {
       const counts = countByNode(tasks);
       expect([...counts.keys()].sort()).toEqual(joinedIds);
       expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'services: as many tasks as replicas keep running on the agents throughout a rolling update when the order is start-first',
+    async () => {
+      await startCluster(3);
+      const replicas = 4;
+      const parallelism = 2;
+      const service = await createService(
+        serviceSpec({
+          name: 'web',
+          replicas,
+          update: { parallelism, order: pb.UpdateConfig_Order.ORDER_START_FIRST },
+        }),
+      );
+      const before = await waitConverged(service.id, replicas);
+      // The agents' account, sampled well within one report step of theirs (20 ms).
+      let fewest = Number.POSITIVE_INFINITY;
+      let most = 0;
+      const sampler = startSampling(() => {
+        const count = agentRunning().size;
+        fewest = Math.min(fewest, count);
+        most = Math.max(most, count);
+      }, 5);
+      await updateService(service.id, (spec) => ({
+        ...spec,
+        task: { ...spec.task!, container: { ...spec.task!.container!, image: 'app:v2' } },
+      }));
+      const updated = await waitConverged(service.id, replicas, (up) =>
+        up.every((t) => t.spec?.container?.image === 'app:v2'),
+      );
+      await pollUntil(
+        async () => (await getService(service.id)).updateStatus?.state === U.STATE_COMPLETED,
+        { timeoutMs: WAIT_MS, what: 'update completed' },
+      );
+      await sampler.stop();
+      expect(fewest).toBeGreaterThanOrEqual(replicas);
+      // Old and new tasks ran side by side, never more than `parallelism` extra.
+      expect(most).toBeGreaterThan(replicas);
+      expect(most).toBeLessThanOrEqual(replicas + parallelism);
+      expect(slotsOf(updated)).toEqual(range(replicas));
+      expect([...agentRunning()].sort()).toEqual(updated.map((t) => t.id).sort());
+      const oldIds = new Set(before.map((t) => t.id));
+      let old: pb.Task[] = [];
+      await pollUntil(
+        async () => {
+          old = (await listTasks(service.id)).filter((t) => oldIds.has(t.id));
+          return old.every(
+            (t) =>
+              t.desiredState >= S.TASK_STATE_SHUTDOWN &&
+              (t.status?.state ?? 0) >= S.TASK_STATE_COMPLETE,
+          );
+        },
+        { timeoutMs: WAIT_MS, what: 'old tasks shut down', describe: () => summary(old) },
+      );
+      expect(old).toHaveLength(replicas);
     },
     TEST_TIMEOUT_MS,
   );
