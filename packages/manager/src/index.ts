@@ -182,7 +182,13 @@ export {
 export { randomServiceName } from './services/random-name.js';
 export { TASK_MESSAGES } from './services/task-changes.js';
 export { type ClusterStore, LocalClusterStore } from './store/cluster-store.js';
-export { type ApplyResult, MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
+export {
+  type ApplyResult,
+  MemoryStore,
+  type MemoryStoreOptions,
+  type WatchOptions,
+  type WatchRouter,
+} from './store/memory-store.js';
 export { ReplicatedStore, type StoreRaft, storeStateMachine } from './store/replicated-store.js';
 export { StoreTx } from './store/store-batch.js';
 export {

@@ -11,13 +11,15 @@ import type { StoreEvent } from '../store/store-watch.js';
 import { NodeAssignments } from './assignment-set.js';
 import type { DispatcherClock, TimerHandle } from './dispatcher-clock.js';
 import { endStream } from './dispatcher-errors.js';
-import { NodeEventFilter } from './node-event-filter.js';
+import type { TaskNodeRouter } from './task-node-router.js';
 
 /** Options of {@link AssignmentsStream}. */
 export interface AssignmentsStreamOptions {
   readonly call: grpc.ServerWritableStream<pb.AssignmentsRequest, pb.AssignmentsMessage>;
   readonly nodeId: string;
   readonly store: ClusterStore;
+  /** Routes the store's task events to this stream's node; one per dispatcher. */
+  readonly router: TaskNodeRouter;
   readonly clock: DispatcherClock;
   readonly log: Logger;
   readonly batchMs: number;
@@ -100,12 +102,8 @@ export class AssignmentsStream {
     const state = this.#o.store.state;
     const changes = this.#set.complete(state);
     const version = state.version;
-    // Only this node's task events get queued for this stream: a task update costs each
-    // other agent's stream one cheap filter call, not an event to handle.
-    this.#watch = this.#o.store.watch({
-      fromVersion: version,
-      filter: new NodeEventFilter(this.#o.nodeId, state).accept,
-    });
+    // Only this node's task events reach this stream; other agents' cost it nothing.
+    this.#watch = this.#o.store.watch({ route: { router: this.#o.router, key: this.#o.nodeId } });
     this.#sentVersion = String(version);
     this.#write({
       type: pb.AssignmentsMessage_Type.TYPE_COMPLETE,

@@ -30,6 +30,7 @@ import {
 import { HeartbeatTracker } from './heartbeat-tracker.js';
 import { hostOfPeer } from './peer-address.js';
 import { SessionStream } from './session-stream.js';
+import { TaskNodeRouter } from './task-node-router.js';
 import { TaskStatusBatcher } from './task-status-batcher.js';
 import { updateWithRetry } from './update-with-retry.js';
 
@@ -57,6 +58,7 @@ export class Dispatcher {
   readonly #tracker: HeartbeatTracker;
   /** Current session by node ID; a new session of a node replaces the old one. */
   readonly #sessions = new Map<string, SessionStream>();
+  readonly #taskRouter = new TaskNodeRouter();
   #state: DispatcherState = 'stopped';
   /** Grows at every start and stop, so async work of an older leadership stops. */
   #term = 0;
@@ -454,6 +456,7 @@ export class Dispatcher {
       call,
       nodeId: caller.nodeId,
       store: this.#o.store,
+      router: this.#taskRouter,
       clock: this.#o.clock,
       log: this.#log,
       batchMs: this.#o.assignmentsBatchMs,

@@ -4,9 +4,9 @@
 // for tests of those components.
 import { randomUUID } from 'node:crypto';
 import { pb } from '@shoal/api';
-import type { MemoryStore } from './memory-store.js';
+import type { MemoryStore, WatchOptions } from './memory-store.js';
 import { StoreTx } from './store-batch.js';
-import type { EventFilter, StoreEvent } from './store-watch.js';
+import type { StoreEvent } from './store-watch.js';
 
 /** The store as the manager's components see it. */
 export interface ClusterStore {
@@ -23,10 +23,7 @@ export interface ClusterStore {
    * batch no longer fits the state, changing nothing.
    */
   update(build: (tx: StoreTx) => void, options?: { signal?: AbortSignal }): Promise<void>;
-  watch(options?: {
-    fromVersion?: number;
-    filter?: EventFilter;
-  }): AsyncIterableIterator<StoreEvent>;
+  watch(options?: WatchOptions): AsyncIterableIterator<StoreEvent>;
 }
 
 /** A ClusterStore without Raft: every update applies at once at the next version. */
@@ -49,10 +46,7 @@ export class LocalClusterStore implements ClusterStore {
     if (!result.ok) throw result.error;
   }
 
-  watch(options?: {
-    fromVersion?: number;
-    filter?: EventFilter;
-  }): AsyncIterableIterator<StoreEvent> {
+  watch(options?: WatchOptions): AsyncIterableIterator<StoreEvent> {
     return this.state.watch(options);
   }
 }

@@ -1,6 +1,6 @@
 import { pb } from '@shoal/api';
 import { describe, expect, it } from 'vitest';
-import { MemoryStore } from './memory-store.js';
+import { MemoryStore, type WatchRouter } from './memory-store.js';
 import { StoreTx } from './store-batch.js';
 import { StoreConflictError, WatchCompactedError, WatchOverflowError } from './store-errors.js';
 import type { StoreEvent } from './store-watch.js';
@@ -267,5 +267,57 @@ describe('MemoryStore watches', () => {
     commit(store, 1, (tx) => tx.create('nodes', node('n1', 'a')));
     expect((await pending).value).toMatchObject({ type: 'create', table: 'nodes', version: 1 });
     await watch.return?.();
+  });
+
+  // A router keyed by the node's hostname, counting its calls.
+  function hostnameRouter() {
+    const calls = { reset: 0, keysOf: 0 };
+    const router: WatchRouter = {
+      reset: () => {
+        calls.reset += 1;
+      },
+      keysOf: (event) => {
+        calls.keysOf += 1;
+        if (event.type === 'reset') return 'all';
+        return event.table === 'nodes' ? [event.object.description?.hostname ?? ''] : [];
+      },
+    };
+    return { router, calls };
+  }
+
+  it('watch: a routed watcher gets only the events of its key, and resets', async () => {
+    const store = new MemoryStore();
+    const { router, calls } = hostnameRouter();
+    const a = store.watch({ route: { router, key: 'a' } });
+    const b = store.watch({ route: { router, key: 'b' } });
+    commit(store, 1, (tx) => {
+      tx.create('nodes', node('n1', 'a'));
+      tx.create('nodes', node('n2', 'b'));
+      tx.create('nodes', node('n3', 'a'));
+    });
+    const other = new MemoryStore();
+    commit(other, 7, (tx) => tx.create('nodes', node('n9', 'b')));
+    store.restore(other.snapshot());
+    const seen = async (watch: AsyncIterator<StoreEvent>, count: number) =>
+      (await take(watch, count)).map((e) => (e.type === 'reset' ? 'reset' : e.object.id));
+    expect(await seen(a, 3)).toEqual(['n1', 'n3', 'reset']);
+    expect(await seen(b, 2)).toEqual(['n2', 'reset']);
+    // Once when routing started, once for the snapshot; one call per event for both.
+    expect(calls).toEqual({ reset: 2, keysOf: 3 });
+    await a.return?.();
+    await b.return?.();
+  });
+
+  it('watch: a router without watchers is no longer called', async () => {
+    const store = new MemoryStore();
+    const { router, calls } = hostnameRouter();
+    const a = store.watch({ route: { router, key: 'a' } });
+    await a.return?.();
+    commit(store, 1, (tx) => tx.create('nodes', node('n1', 'a')));
+    expect(calls.keysOf).toBe(0);
+    const again = store.watch({ route: { router, key: 'a' } });
+    commit(store, 2, (tx) => tx.create('nodes', node('n2', 'a')));
+    expect(calls).toEqual({ reset: 2, keysOf: 1 });
+    await again.return?.();
   });
 });

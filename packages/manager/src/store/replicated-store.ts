@@ -6,9 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { pb, ShoalError } from '@shoal/api';
 import type { StateMachine } from '@shoal/raft';
 import type { ClusterStore } from './cluster-store.js';
-import type { ApplyResult, MemoryStore } from './memory-store.js';
+import type { ApplyResult, MemoryStore, WatchOptions } from './memory-store.js';
 import { StoreTx } from './store-batch.js';
-import type { EventFilter, StoreEvent } from './store-watch.js';
+import type { StoreEvent } from './store-watch.js';
 
 /** What the replicated store needs of a Raft member. */
 export interface StoreRaft {
@@ -56,10 +56,7 @@ export class ReplicatedStore implements ClusterStore {
     if (!result.ok) throw result.error;
   }
 
-  watch(options?: {
-    fromVersion?: number;
-    filter?: EventFilter;
-  }): AsyncIterableIterator<StoreEvent> {
+  watch(options?: WatchOptions): AsyncIterableIterator<StoreEvent> {
     return this.state.watch(options);
   }
 }
