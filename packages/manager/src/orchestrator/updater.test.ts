@@ -25,6 +25,8 @@ const fresh = (id: string, slot: number, more: Partial<T> = {}): T => ({
   ...more,
 });
 const stopped = { desired: S.TASK_STATE_SHUTDOWN, state: S.TASK_STATE_SHUTDOWN };
+// Failed, and already shut down by the orchestrator, which restarts the slot.
+const replaced = { desired: S.TASK_STATE_SHUTDOWN, state: S.TASK_STATE_FAILED };
 
 interface Case {
   name: string;
@@ -213,17 +215,47 @@ const cases: Case[] = [
     wantStatus: 'STATE_PAUSED: update paused due to failure or early termination of task n2',
   },
   {
+    name: 'planUpdate: moves to the next slot when the last new task failed and the failure action is continue',
+    service: { replicas: 3, update: { failureAction: FAILURE_ACTION_CONTINUE } },
+    status: updating,
+    tasks: [
+      old('t1', 1, stopped),
+      fresh('n1', 1, { ...replaced, createdMs: 1000, statusMs: 2000 }),
+      // The restart, held for its restart delay: it fails again like the first.
+      fresh('n1b', 1, {
+        state: S.TASK_STATE_NEW,
+        desired: S.TASK_STATE_READY,
+        createdMs: 2000,
+        statusMs: 2000,
+      }),
+      old('t2', 2),
+      old('t3', 3),
+    ],
+    nowMs: 2500,
+    want: ['t2 SHUTDOWN (updating)', 'create 2 READY'],
+  },
+  {
+    name: 'planUpdate: completes when every slot got a new task although they all failed and the failure action is continue',
+    service: { replicas: 2, update: { failureAction: FAILURE_ACTION_CONTINUE } },
+    status: updating,
+    tasks: [
+      old('t1', 1, stopped),
+      fresh('n1', 1, { ...replaced, createdMs: 1000, statusMs: 2000 }),
+      fresh('n1b', 1, { state: S.TASK_STATE_PREPARING, createdMs: 2000, statusMs: 2100 }),
+      old('t2', 2, stopped),
+      fresh('n2', 2, { state: S.TASK_STATE_FAILED, createdMs: 2000, statusMs: 3000 }),
+    ],
+    nowMs: 3500,
+    want: [],
+    wantStatus: 'STATE_COMPLETED: update completed',
+  },
+  {
     name: 'planUpdate: does not count a new task that failed after the monitor period',
     service: { replicas: 3 },
     status: updating,
     tasks: [
       old('t1', 1, stopped),
-      fresh('n1', 1, {
-        state: S.TASK_STATE_FAILED,
-        desired: S.TASK_STATE_SHUTDOWN,
-        createdMs: 1000,
-        statusMs: 60_000,
-      }),
+      fresh('n1', 1, { ...replaced, createdMs: 1000, statusMs: 60_000 }),
       fresh('n1b', 1, { createdMs: 60_000, statusMs: 61_000 }),
       old('t2', 2),
       old('t3', 3),
@@ -237,12 +269,7 @@ const cases: Case[] = [
     status: updating,
     tasks: [
       old('t1', 1, stopped),
-      fresh('n1', 1, {
-        state: S.TASK_STATE_FAILED,
-        desired: S.TASK_STATE_SHUTDOWN,
-        createdMs: 1000,
-        statusMs: 60_000,
-      }),
+      fresh('n1', 1, { ...replaced, createdMs: 1000, statusMs: 60_000 }),
       fresh('n1b', 1, { state: S.TASK_STATE_FAILED, createdMs: 60_000, statusMs: 66_000 }),
       old('t2', 2),
       old('t3', 3),
@@ -271,12 +298,7 @@ const cases: Case[] = [
     status: updating,
     tasks: [
       old('t1', 1, stopped),
-      fresh('n1', 1, {
-        state: S.TASK_STATE_FAILED,
-        desired: S.TASK_STATE_SHUTDOWN,
-        createdMs: 1000,
-        statusMs: 2000,
-      }),
+      fresh('n1', 1, { ...replaced, createdMs: 1000, statusMs: 2000 }),
       fresh('n1b', 1, { createdMs: 2000, statusMs: 2500 }),
       old('t2', 2),
       old('t3', 3),
@@ -290,12 +312,7 @@ const cases: Case[] = [
     status: updating,
     tasks: [
       old('t1', 1, stopped),
-      fresh('n1', 1, {
-        state: S.TASK_STATE_FAILED,
-        desired: S.TASK_STATE_SHUTDOWN,
-        createdMs: 1000,
-        statusMs: 2000,
-      }),
+      fresh('n1', 1, { ...replaced, createdMs: 1000, statusMs: 2000 }),
       fresh('n1b', 1, { createdMs: 2000, statusMs: 2500 }),
       old('t2', 2),
       old('t3', 3),
@@ -444,6 +461,49 @@ const cases: Case[] = [
     want: ['ga SHUTDOWN (updating)', 'create @a READY'],
     wantStatus: 'STATE_UPDATING: update in progress',
   },
+  // Outside an update, tasks the orchestrator created in the same pass (at `now`, not
+  // running yet) are no update's slots: they must not start one.
+  ...[
+    {
+      what: 'a new service',
+      service: { replicas: 2 },
+      tasks: [
+        fresh('n1', 1, { state: S.TASK_STATE_NEW, createdMs: 1000, statusMs: 1000 }),
+        fresh('n2', 2, { state: S.TASK_STATE_NEW, createdMs: 1000, statusMs: 1000 }),
+      ],
+    },
+    {
+      what: 'a service scaled up',
+      service: { replicas: 3 },
+      tasks: [
+        fresh('n1', 1, { createdMs: 100, statusMs: 200 }),
+        fresh('n2', 2, { createdMs: 100, statusMs: 200 }),
+        fresh('n3', 3, { state: S.TASK_STATE_NEW, createdMs: 1000, statusMs: 1000 }),
+      ],
+    },
+    {
+      what: 'a global service on a new node while a paused node keeps its old task',
+      service: { global: true },
+      status: { state: U.STATE_COMPLETED, startedMs: 100 },
+      tasks: [
+        old('ga', 0, { nodeId: 'a' }),
+        fresh('nb', 0, { nodeId: 'b', createdMs: 100, statusMs: 200 }),
+        fresh('nc', 0, { nodeId: 'c', state: S.TASK_STATE_NEW, createdMs: 1000, statusMs: 1000 }),
+      ],
+      nodes: [
+        { id: 'a', availability: pb.NodeAvailability.NODE_AVAILABILITY_PAUSE },
+        { id: 'b' },
+        { id: 'c' },
+      ],
+    },
+  ].map(
+    ({ what, ...c }): Case => ({
+      name: `planUpdate: starts no update when the orchestrator just created the tasks of ${what}`,
+      ...c,
+      nowMs: 1000,
+      want: [],
+    }),
+  ),
 ];
 
 describe('planUpdate', () => {

@@ -84,11 +84,23 @@ export function planUpdate(input: PlanUpdateInput, options: PlanUpdateOptions): 
   const dirty: Slot[] = [];
   let inFlight = 0;
   let active = state === U.STATE_UPDATING || rollingBack;
-  const startedMs = active ? (service.updateStatus?.startedAt?.getTime() ?? 0) : now.getTime();
+  // The tasks of this update: the target spec, created since it started. An update not
+  // started yet has none, not even tasks the orchestrator created at this very `now`.
+  const startedMs = service.updateStatus?.startedAt?.getTime() ?? 0;
+  const updated = active
+    ? input.tasks.filter((t) => isSameTaskSpec(t.spec, target) && createdMs(t) >= startedMs)
+    : [];
+  const updatedIds = new Set(updated.map((t) => t.id));
   for (const slot of slots) {
     const wanted = slot.tasks.filter(isTaskWanted);
     const fresh = wanted.filter((t) => isSameTaskSpec(t.spec, target));
     const stale = wanted.filter((t) => !isSameTaskSpec(t.spec, target));
+    // As Swarm's updater waits for the task it started (updateTask), a stop-first slot is
+    // in flight until one of this update's tasks there has run or ended: a failed one
+    // settles it too (the failure action decides what comes next), or `continue` would
+    // wait for ever on a task that keeps failing and restarting.
+    const ofUpdate = slot.tasks.filter((t) => updatedIds.has(t.id));
+    const settled = ofUpdate.some((t) => observedState(t) >= TASK_STATE_RUNNING);
     if (stale.length > 0 && fresh.length === 0) {
       // Slots the orchestrator is emptying are not updated; nor global slots on a paused
       // node, which may take no new task: it keeps the old one, and a later step
@@ -107,9 +119,7 @@ export function planUpdate(input: PlanUpdateInput, options: PlanUpdateOptions): 
       } else {
         inFlight += 1;
       }
-    } else if (
-      fresh.some((t) => createdMs(t) >= startedMs && observedState(t) < TASK_STATE_RUNNING)
-    ) {
+    } else if (ofUpdate.length > 0 && !settled) {
       inFlight += 1;
     }
   }
@@ -121,13 +131,10 @@ export function planUpdate(input: PlanUpdateInput, options: PlanUpdateOptions): 
     status = { state: U.STATE_UPDATING, startedAt: now, message: UPDATE_MESSAGES.started };
   }
 
-  // Failures: tasks of this update (the target spec, created since it started) that
-  // were rejected, or ended on their own within the monitor period of their start. The
-  // store keeps no start time, so the earliest the task could have started stands in:
-  // its creation, plus the restart delay when it was a restart (held until then).
-  const updated = input.tasks.filter(
-    (t) => isSameTaskSpec(t.spec, target) && createdMs(t) >= startedMs,
-  );
+  // Failures: tasks of this update that were rejected, or ended on their own within the
+  // monitor period of their start. The store keeps no start time, so the earliest the
+  // task could have started stands in: its creation, plus the restart delay when it was
+  // a restart (held until then).
   const slotOf = new Map(slots.flatMap((s) => s.tasks.map((t) => [t.id, s.tasks] as const)));
   const policy = target?.restart;
   const failed = updated.filter(
