@@ -343,18 +343,11 @@ export class OrchestrationDriver {
         service.spec?.mode?.$case === 'global' ? reconcileGlobal : reconcileReplicated;
       const step = reconcile({ service, tasks: tasks(), nodes, now }, options);
       changes.apply(step.actions);
-      const created = createdIds(step.actions);
-      // Outside an update, tasks the orchestrator created at this very `now` would look
-      // to the updater like slots of an update just started (created since it began,
-      // not running yet): a new or scaled service would go UPDATING. They carry the
-      // current spec, so leaving them out changes no other decision.
-      const updating = isUpdating(service);
-      if (updating) ids = [...ids, ...created];
+      ids = [...ids, ...createdIds(step.actions)];
       const plan =
-        updating || this.#hasStaleTasks(service, tasks())
+        isUpdating(service) || this.#hasStaleTasks(service, tasks())
           ? planUpdate({ service, tasks: tasks(), nodes, now }, options)
           : { actions: [] };
-      if (!updating) ids = [...ids, ...created];
       changes.apply(plan.actions);
       if (plan.service) changes.setService(plan.service);
       changes.apply(reapOrphans(tasks(), nodeIds));
