@@ -24,6 +24,8 @@ function container(
     startedAt: '2026-01-01T00:00:00Z',
     finishedAt: '0001-01-01T00:00:00Z',
     health: undefined,
+    stopSignal: '',
+    stopGraceMs: 10_000,
     ...partial,
   };
 }

@@ -74,6 +74,10 @@ export interface ContainerInfo {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly health: HealthStatus | undefined;
+  /** The signal `docker stop` sends first, '' for the engine's default (SIGTERM). */
+  readonly stopSignal: string;
+  /** How long `docker stop` waits before SIGKILL (the container's StopTimeout). */
+  readonly stopGraceMs: number;
 }
 
 /**

@@ -12,6 +12,7 @@ import type {
   RuntimeEvent,
   StopOptions,
 } from './container-runtime.js';
+import { DEFAULT_STOP_GRACE_MS } from './container-spec.js';
 
 /** Options of {@link DockerRuntime.connect}. */
 export interface DockerRuntimeOptions {
@@ -38,6 +39,11 @@ function toHealth(status: string | undefined): HealthStatus | undefined {
 
 function toInfo(inspect: Docker.ContainerInspectInfo): ContainerInfo {
   const state = inspect.State;
+  // The engine sends both; dockerode's types leave them out of the inspect result.
+  const config = inspect.Config as typeof inspect.Config & {
+    StopSignal?: string;
+    StopTimeout?: number;
+  };
   return {
     id: inspect.Id,
     name: inspect.Name.replace(/^\//, ''),
@@ -50,6 +56,9 @@ function toInfo(inspect: Docker.ContainerInspectInfo): ContainerInfo {
     startedAt: state.StartedAt,
     finishedAt: state.FinishedAt,
     health: toHealth(state.Health?.Status),
+    stopSignal: config.StopSignal ?? '',
+    stopGraceMs:
+      config.StopTimeout === undefined ? DEFAULT_STOP_GRACE_MS : config.StopTimeout * 1000,
   };
 }
 

@@ -9,6 +9,7 @@ import type {
   RuntimeEvent,
   StopOptions,
 } from './container-runtime.js';
+import { DEFAULT_STOP_GRACE_MS } from './container-spec.js';
 
 type Operation =
   | 'imageExists'
@@ -71,6 +72,8 @@ export class FakeContainerRuntime implements ContainerRuntime {
       startedAt: this.#now(),
       finishedAt: ZERO_TIME,
       health: undefined,
+      stopSignal: '',
+      stopGraceMs: DEFAULT_STOP_GRACE_MS,
       ...info,
       id,
     };
@@ -136,6 +139,9 @@ export class FakeContainerRuntime implements ContainerRuntime {
       startedAt: ZERO_TIME,
       finishedAt: ZERO_TIME,
       health: undefined,
+      stopSignal: options.StopSignal ?? '',
+      stopGraceMs:
+        options.StopTimeout === undefined ? DEFAULT_STOP_GRACE_MS : options.StopTimeout * 1000,
       options,
     });
     return id;

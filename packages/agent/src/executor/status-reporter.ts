@@ -39,11 +39,6 @@ export class StatusReporter {
     this.#retryMs = options.retryMs;
   }
 
-  /** Whether no call is in flight and nothing waits but for the retry timer. */
-  get quiet(): boolean {
-    return !this.#sending && (this.#pending.length === 0 || this.#retryTimer !== undefined);
-  }
-
   /** Queues `update` and sends it as soon as the call before it is done. */
   push(update: pb.UpdateTaskStatusRequest_TaskStatusUpdate): void {
     if (this.#closed) return;

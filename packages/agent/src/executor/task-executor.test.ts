@@ -1,4 +1,4 @@
-import { pb } from '@shoal/api';
+import { pb, ShoalError } from '@shoal/api';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeContainerRuntime } from './fake-container-runtime.js';
@@ -50,6 +50,24 @@ function assignments(...tasks: pb.Task[]) {
   return { tasks: new Map(tasks.map((t) => [t.id, t])) };
 }
 
+/**
+ * Resolves once the executor has nothing left to do for now: no new engine call and no
+ * new report for a few turns of the event loop. The fake engine answers at once and the
+ * timers are manual, so whatever else is to come waits for the test (a timer, an event).
+ */
+async function quiet(runtime: FakeContainerRuntime, reports: readonly unknown[]): Promise<void> {
+  let seen = -1;
+  let quietTurns = 0;
+  for (let turn = 0; quietTurns < 3; turn++) {
+    if (turn === 1000)
+      throw new Error('Wait for the executor to go quiet: still busy after 1000 turns');
+    await new Promise((resolve) => setImmediate(resolve));
+    const now = runtime.calls.length + reports.length;
+    quietTurns = now === seen ? quietTurns + 1 : 0;
+    seen = now;
+  }
+}
+
 const open: TaskExecutor[] = [];
 
 async function setup(
@@ -91,6 +109,7 @@ async function setup(
     reports,
     executor,
     states,
+    quiet: () => quiet(runtime, reports),
     failNextReports: (n: number) => {
       failReports = n;
     },
@@ -103,9 +122,9 @@ afterEach(async () => {
 
 describe('TaskExecutor', () => {
   it('TaskExecutor: creates and starts a task, reporting each state with its time when assigned', async () => {
-    const { runtime, executor, states, reports } = await setup();
+    const { runtime, executor, states, reports, quiet } = await setup();
     executor.update(assignments(task('t1', {}, { command: ['sleep', '60'] })));
-    await executor.settled();
+    await quiet();
     expect(states('t1')).toEqual(['ACCEPTED', 'PREPARING', 'READY', 'STARTING', 'RUNNING']);
     const container = runtime.byName('web.1.t1')!;
     expect(container.status).toBe('running');
@@ -118,11 +137,11 @@ describe('TaskExecutor', () => {
   });
 
   it('TaskExecutor: rejects once and never retries when the image is missing', async () => {
-    const { runtime, executor, states } = await setup();
+    const { runtime, executor, states, quiet } = await setup();
     executor.update(assignments(task('t1', {}, { image: 'nginx:9' })));
-    await executor.settled();
+    await quiet();
     executor.update(assignments(task('t1', {}, { image: 'nginx:9' })));
-    await executor.settled();
+    await quiet();
     expect(states('t1')).toEqual(['ACCEPTED', 'PREPARING', 'REJECTED No such image: nginx:9']);
     expect(runtime.calls.filter((c) => c.startsWith('imageExists'))).toHaveLength(1);
     expect(runtime.calls.filter((c) => c.startsWith('pullImage'))).toHaveLength(1);
@@ -131,9 +150,9 @@ describe('TaskExecutor', () => {
 
   it('TaskExecutor: pulls a missing image before it creates the container', async () => {
     const runtime = new FakeContainerRuntime({ registry: ['nginx:1'] });
-    const { executor, states } = await setup({ runtime });
+    const { executor, states, quiet } = await setup({ runtime });
     executor.update(assignments(task('t1', {}, { image: 'nginx:1' })));
-    await executor.settled();
+    await quiet();
     expect(runtime.calls.slice(0, 4)).toEqual([
       'list {"org.shoal.node.id":"n1"}',
       'imageExists nginx:1',
@@ -144,46 +163,46 @@ describe('TaskExecutor', () => {
   });
 
   it('TaskExecutor: prepares but does not start when desired READY', async () => {
-    const { runtime, executor, states } = await setup();
+    const { runtime, executor, states, quiet } = await setup();
     executor.update(assignments(task('t1', { desiredState: S.TASK_STATE_READY })));
-    await executor.settled();
+    await quiet();
     expect(states('t1')).toEqual(['ACCEPTED', 'PREPARING', 'READY']);
     expect(runtime.byName('web.1.t1')!.status).toBe('created');
     executor.update(assignments(task('t1')));
-    await executor.settled();
+    await quiet();
     expect(states('t1')).toEqual(['ACCEPTED', 'PREPARING', 'READY', 'STARTING', 'RUNNING']);
   });
 
   it('TaskExecutor: reports RUNNING only once the health check passes when the task has one', async () => {
-    const { runtime, executor, states } = await setup();
+    const { runtime, executor, states, quiet } = await setup();
     executor.update(assignments(task('t1', {}, { healthcheck: { test: ['CMD', 'true'] } })));
-    await executor.settled();
+    await quiet();
     expect(states('t1').at(-1)).toBe('STARTING');
     runtime.setHealth(runtime.byName('web.1.t1')!.id, 'healthy');
-    await executor.settled();
+    await quiet();
     expect(states('t1').at(-1)).toBe('RUNNING');
   });
 
   it('TaskExecutor: fails an unhealthy task and stops its container', async () => {
-    const { runtime, executor, states } = await setup();
+    const { runtime, executor, states, quiet } = await setup();
     executor.update(assignments(task('t1', {}, { healthcheck: { test: ['CMD', 'false'] } })));
-    await executor.settled();
+    await quiet();
     const id = runtime.byName('web.1.t1')!.id;
     runtime.setHealth(id, 'unhealthy');
-    await executor.settled();
+    await quiet();
     expect(states('t1').at(-1)).toBe('FAILED unhealthy container');
     expect(runtime.containers.get(id)!.status).toBe('exited');
     expect(states('t1').filter((s) => s.startsWith('FAILED'))).toHaveLength(1);
   });
 
   it('TaskExecutor: reports COMPLETE on exit 0 and FAILED with the code otherwise', async () => {
-    const { runtime, executor, states } = await setup();
+    const { runtime, executor, states, quiet } = await setup();
     executor.update(assignments(task('t1'), task('t2'), task('t3')));
-    await executor.settled();
+    await quiet();
     runtime.exit(runtime.byName('web.1.t1')!.id, 0);
     runtime.exit(runtime.byName('web.2.t2')!.id, 3);
     runtime.exit(runtime.byName('web.3.t3')!.id, 137, { oomKilled: true });
-    await executor.settled();
+    await quiet();
     expect(states('t1').at(-1)).toBe('COMPLETE');
     expect(states('t2').at(-1)).toBe('FAILED task: non-zero exit (3)');
     expect(states('t3').at(-1)).toBe('FAILED task: non-zero exit (137): OOM killed');
@@ -192,12 +211,12 @@ describe('TaskExecutor', () => {
   });
 
   it('TaskExecutor: stops with the spec signal and grace period and reports SHUTDOWN when desired SHUTDOWN', async () => {
-    const { runtime, executor, states } = await setup();
+    const { runtime, executor, states, quiet } = await setup();
     const spec = { stopSignal: 'SIGQUIT', stopGracePeriod: { seconds: 2, nanos: 0 } };
     executor.update(assignments(task('t1', {}, spec)));
-    await executor.settled();
+    await quiet();
     executor.update(assignments(task('t1', { desiredState: S.TASK_STATE_SHUTDOWN }, spec)));
-    await executor.settled();
+    await quiet();
     expect(states('t1').at(-1)).toBe('SHUTDOWN');
     expect(states('t1').filter((s) => s === 'SHUTDOWN')).toHaveLength(1);
     expect(runtime.calls).toContain('stop web.1.t1 SIGQUIT 2000');
@@ -206,29 +225,29 @@ describe('TaskExecutor', () => {
   });
 
   it('TaskExecutor: stops with the 10 s default grace and removes the container when the task is unassigned', async () => {
-    const { runtime, executor } = await setup();
+    const { runtime, executor, quiet } = await setup();
     executor.update(assignments(task('t1')));
-    await executor.settled();
+    await quiet();
     executor.update(assignments());
-    await executor.settled();
+    await quiet();
     expect(runtime.calls).toContain('stop web.1.t1 default 10000');
     expect(runtime.calls.at(-1)).toBe('remove web.1.t1');
     expect(runtime.containers.size).toBe(0);
   });
 
   it('TaskExecutor: reports SHUTDOWN without a container when a task is shut down before it was prepared', async () => {
-    const { runtime, executor, states } = await setup();
+    const { runtime, executor, states, quiet } = await setup();
     executor.update(assignments(task('t1', { desiredState: S.TASK_STATE_SHUTDOWN })));
-    await executor.settled();
+    await quiet();
     expect(states('t1')).toEqual(['SHUTDOWN']);
     expect(runtime.calls.filter((c) => !c.startsWith('list'))).toEqual([]);
   });
 
   it('TaskExecutor: fails the task with the engine error when create fails', async () => {
-    const { runtime, executor, states } = await setup();
+    const { runtime, executor, states, quiet } = await setup();
     runtime.failNext('create', new Error('disk full'));
     executor.update(assignments(task('t1')));
-    await executor.settled();
+    await quiet();
     expect(states('t1').at(-1)).toBe('FAILED task: create container: disk full');
   });
 
@@ -244,24 +263,24 @@ describe('TaskExecutor', () => {
       running--;
       return create(options);
     };
-    const { executor, states } = await setup({ runtime, parallelism: 2 });
+    const { executor, states, quiet } = await setup({ runtime, parallelism: 2 });
     const tasks = Array.from({ length: 7 }, (_, i) => task(`t${i + 1}`));
     executor.update(assignments(...tasks));
-    await executor.settled();
+    await quiet();
     expect(peak).toBe(2);
     for (const t of tasks) expect(states(t.id).at(-1)).toBe('RUNNING');
   });
 
   it('TaskExecutor: retries reports in order after a failure', async () => {
-    const { executor, states, timers, failNextReports } = await setup();
+    const { executor, states, timers, failNextReports, quiet } = await setup();
     failNextReports(2);
     executor.update(assignments(task('t1')));
-    await executor.settled();
+    await quiet();
     expect(states('t1')).toEqual([]);
     timers.fireAll();
-    await executor.settled();
+    await quiet();
     timers.fireAll();
-    await executor.settled();
+    await quiet();
     expect(states('t1')).toEqual(['ACCEPTED', 'PREPARING', 'READY', 'STARTING', 'RUNNING']);
   });
 
@@ -271,7 +290,7 @@ describe('TaskExecutor', () => {
     const kept = runtime.seed({ name: 'web.1.t1', labels: labels('t1') });
     runtime.seed({ name: 'web.9.gone', labels: labels('gone') });
     runtime.seed({ name: 'other', labels: { 'org.shoal.node.id': 'n2' } });
-    const { executor, states } = await setup({ runtime });
+    const { executor, states, quiet } = await setup({ runtime });
     executor.update(
       assignments(
         task('t1', { status: { state: S.TASK_STATE_RUNNING } }),
@@ -279,7 +298,7 @@ describe('TaskExecutor', () => {
         task('t3'),
       ),
     );
-    await executor.settled();
+    await quiet();
     expect(runtime.containers.get(kept.id)!.startedAt).toBe(kept.startedAt);
     expect(runtime.calls.filter((c) => c.startsWith('start') || c.startsWith('remove'))).toEqual([
       'remove web.9.gone',
@@ -292,7 +311,7 @@ describe('TaskExecutor', () => {
     expect(states('t3').at(-1)).toBe('RUNNING');
     // An adopted task's exit is reported as any other.
     runtime.exit(kept.id, 1);
-    await executor.settled();
+    await quiet();
     expect(states('t1')).toEqual(['FAILED task: non-zero exit (1)']);
   });
 
@@ -304,9 +323,9 @@ describe('TaskExecutor', () => {
       status: 'created',
       pid: 0,
     });
-    const { executor, states } = await setup({ runtime });
+    const { executor, states, quiet } = await setup({ runtime });
     executor.update(assignments(task('t1', { status: { state: S.TASK_STATE_STARTING } })));
-    await executor.settled();
+    await quiet();
     expect(runtime.calls.filter((c) => /^(create|start)/.test(c))).toEqual(['start web.1.t1']);
     expect(states('t1').at(-1)).toBe('RUNNING');
   });
@@ -318,26 +337,26 @@ describe('TaskExecutor', () => {
       labels: { 'org.shoal.task.id': 'gone', 'org.shoal.node.id': NODE },
     });
     runtime.failNext('remove', new Error('engine busy'));
-    const { executor, timers } = await setup({ runtime });
+    const { executor, timers, quiet } = await setup({ runtime });
     executor.update(assignments());
-    await executor.settled();
+    await quiet();
     expect(runtime.containers.size).toBe(1);
     timers.fireAll();
-    await executor.settled();
+    await quiet();
     expect(runtime.containers.size).toBe(0);
   });
 
   it('TaskExecutor: waits for the retry timer before it stops again when a stop failed', async () => {
-    const { runtime, executor, states, timers } = await setup();
+    const { runtime, executor, states, timers, quiet } = await setup();
     executor.update(assignments(task('t1')));
-    await executor.settled();
+    await quiet();
     runtime.failNext('stop', new Error('engine busy'));
     executor.update(assignments(task('t1', { desiredState: S.TASK_STATE_SHUTDOWN })));
-    await executor.settled();
+    await quiet();
     expect(runtime.calls.filter((c) => c.startsWith('stop'))).toHaveLength(1);
     expect(states('t1').at(-1)).toBe('RUNNING');
     timers.fireAll();
-    await executor.settled();
+    await quiet();
     expect(runtime.calls.filter((c) => c.startsWith('stop'))).toHaveLength(2);
     expect(states('t1').at(-1)).toBe('SHUTDOWN');
   });
@@ -347,7 +366,7 @@ describe('TaskExecutor', () => {
     const first = await setup({ runtime });
     const set = assignments(task('t1'), task('t2'));
     first.executor.update(set);
-    await first.executor.settled();
+    await first.quiet();
     await first.executor.close();
     const second = await setup({ runtime });
     second.executor.update(
@@ -356,7 +375,7 @@ describe('TaskExecutor', () => {
         task('t2', { status: { state: S.TASK_STATE_RUNNING } }),
       ),
     );
-    await second.executor.settled();
+    await second.quiet();
     expect(
       runtime.calls.filter((c) => c.startsWith('start') || c.startsWith('create')),
     ).toHaveLength(4);
@@ -364,15 +383,137 @@ describe('TaskExecutor', () => {
   });
 
   it('TaskExecutor: stops reading events and leaves containers running when closed', async () => {
-    const { runtime, executor } = await setup();
+    const { runtime, executor, quiet } = await setup();
     executor.update(assignments(task('t1')));
-    await executor.settled();
+    await quiet();
     expect(runtime.subscribers).toBe(1);
     await executor.close();
     await executor.close();
     expect(runtime.subscribers).toBe(0);
     expect(runtime.byName('web.1.t1')!.status).toBe('running');
     expect(executor.state).toBe('closed');
+  });
+
+  it('TaskExecutor: lists the engine again only after the retry pause when listing failed', async () => {
+    const { runtime, executor, states, timers, quiet } = await setup();
+    runtime.failNext('list', new Error('connect ENOENT /run/docker.sock'));
+    executor.update(assignments(task('t1')));
+    await quiet();
+    expect(runtime.calls).toEqual(['list {"org.shoal.node.id":"n1"}']);
+    timers.fireAll();
+    await quiet();
+    expect(runtime.calls.filter((c) => c.startsWith('list'))).toHaveLength(2);
+    expect(states('t1').at(-1)).toBe('RUNNING');
+  });
+
+  it('TaskExecutor.removeAll: stops each task with its stop signal and grace, removes every container, then resolves', async () => {
+    const { runtime, executor, quiet } = await setup();
+    executor.update(
+      assignments(
+        task('t1', {}, { stopSignal: 'SIGQUIT', stopGracePeriod: { seconds: 2, nanos: 0 } }),
+        task('t2'),
+        task('t3', { desiredState: S.TASK_STATE_READY }),
+      ),
+    );
+    await quiet();
+    expect(runtime.byName('web.3.t3')!.status).toBe('created');
+    await executor.removeAll();
+    expect(runtime.containers.size).toBe(0);
+    expect(runtime.calls.filter((c) => /^(stop|remove)/.test(c)).sort()).toEqual([
+      'remove web.1.t1',
+      'remove web.2.t2',
+      'remove web.3.t3',
+      'stop web.1.t1 SIGQUIT 2000',
+      'stop web.2.t2 default 10000',
+    ]);
+  });
+
+  it('TaskExecutor.removeAll: ignores assignment sets once called', async () => {
+    const { runtime, executor } = await setup();
+    executor.update(assignments(task('t1')));
+    const removed = executor.removeAll();
+    executor.update(assignments(task('t1'), task('t2')));
+    await removed;
+    expect(runtime.containers.size).toBe(0);
+    expect(runtime.calls.filter((c) => c.startsWith('create'))).toEqual([]);
+    expect(executor.state).toBe('removing');
+  });
+
+  it('TaskExecutor.removeAll: stops every container at once, not `parallelism` at a time', async () => {
+    const { runtime, executor, quiet } = await setup({ parallelism: 2 });
+    executor.update(assignments(...Array.from({ length: 5 }, (_, i) => task(`t${i + 1}`))));
+    await quiet();
+    let stopping = 0;
+    let release!: () => void;
+    const graceOver = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const stop = runtime.stop.bind(runtime);
+    runtime.stop = async (id, options) => {
+      stopping++;
+      await graceOver;
+      return stop(id, options);
+    };
+    const removed = executor.removeAll();
+    await quiet();
+    const stoppingAtOnce = stopping;
+    release();
+    await removed;
+    expect(stoppingAtOnce).toBe(5);
+    expect(runtime.containers.size).toBe(0);
+  });
+
+  it('TaskExecutor.removeAll: rejects naming the container left and the engine reason when a remove fails, after one attempt', async () => {
+    const { runtime, executor, timers, quiet } = await setup();
+    executor.update(assignments(task('t1'), task('t2')));
+    await quiet();
+    let attempts = 0;
+    const remove = runtime.remove.bind(runtime);
+    runtime.remove = async (id) => {
+      if (runtime.containers.get(id)?.name !== 'web.1.t1') return remove(id);
+      attempts++;
+      throw new Error('driver "overlay2" failed to remove root filesystem: device busy');
+    };
+    const error = await executor.removeAll().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ShoalError);
+    expect((error as ShoalError).code).toBe('SHOAL_UNAVAILABLE');
+    expect((error as ShoalError).message).toBe(
+      'Remove task containers: "web.1.t1": driver "overlay2" failed to remove root filesystem: device busy',
+    );
+    expect([...runtime.containers.values()].map((c) => c.name)).toEqual(['web.1.t1']);
+    timers.fireAll();
+    await quiet();
+    expect(attempts).toBe(1);
+  });
+
+  it('TaskExecutor.removeAll: removes what an earlier agent left, with the stop signal and grace each container carries, when no assignment set came yet', async () => {
+    const runtime = new FakeContainerRuntime({ images: [IMAGE] });
+    const labels = (taskId: string) => ({ 'org.shoal.task.id': taskId, 'org.shoal.node.id': NODE });
+    runtime.seed({
+      name: 'web.1.t1',
+      labels: labels('t1'),
+      stopSignal: 'SIGQUIT',
+      stopGraceMs: 2000,
+    });
+    runtime.seed({ name: 'web.2.t2', labels: labels('t2'), status: 'exited', pid: 0 });
+    runtime.seed({ name: 'other', labels: { 'org.shoal.node.id': 'n2' } });
+    const { executor } = await setup({ runtime });
+    await executor.removeAll();
+    expect([...runtime.containers.values()].map((c) => c.name)).toEqual(['other']);
+    expect(runtime.calls.filter((c) => /^(stop|remove)/.test(c)).sort()).toEqual([
+      'remove web.1.t1',
+      'remove web.2.t2',
+      'stop web.1.t1 SIGQUIT 2000',
+    ]);
+  });
+
+  it('TaskExecutor.removeAll: rejects when the executor is closed', async () => {
+    const { executor } = await setup();
+    await executor.close();
+    const error = await executor.removeAll().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ShoalError);
+    expect((error as ShoalError).code).toBe('SHOAL_FAILED_PRECONDITION');
+    expect((error as ShoalError).message).toBe('Remove task containers: the executor is closed');
   });
 
   it('compileTaskExecutorOptions: throws RangeError when parallelism is 0', async () => {

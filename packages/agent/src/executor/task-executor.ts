@@ -6,12 +6,24 @@
 // default, about what one dockerd handles before its create/start latency grows), and
 // each reports its transitions forward only, with their time, through the StatusReporter.
 // On its first assignment set the executor adopts the containers an earlier agent left
-// (adoption.ts) instead of starting anything twice.
-import { pb } from '@shoal/api';
+// (adoption.ts) instead of starting anything twice. When the node leaves the swarm,
+// removeAll() stops and removes every container of the node's tasks.
+import { pb, ShoalError } from '@shoal/api';
 import type { Logger } from 'pino';
 import { planAdoption } from './adoption.js';
-import type { ContainerRuntime, RuntimeEvent } from './container-runtime.js';
-import { renderContainerSpec, stopGraceMs, TASK_LABELS } from './container-spec.js';
+import type {
+  ContainerInfo,
+  ContainerRuntime,
+  RuntimeEvent,
+  StopOptions,
+} from './container-runtime.js';
+import {
+  containerName,
+  type RenderContext,
+  renderContainerSpec,
+  stopGraceMs,
+  TASK_LABELS,
+} from './container-spec.js';
 import { type ReporterTimers, type ReportFn, StatusReporter } from './status-reporter.js';
 import {
   failedCall,
@@ -98,10 +110,22 @@ interface TaskRecord {
 }
 
 /**
- * `starting`: adoption has not run yet (no assignment set so far); `running`; `closed`:
- * `close()` was called (containers are left as they are, for the next agent to adopt).
+ * `starting`: adoption has not run yet (no assignment set so far); `running`;
+ * `removing`: `removeAll()` was called: assignment sets are ignored and every container
+ * goes; `closed`: `close()` was called (containers are left as they are, for the next
+ * agent to adopt).
  */
-export type TaskExecutorState = 'starting' | 'running' | 'closed';
+export type TaskExecutorState = 'starting' | 'running' | 'removing' | 'closed';
+
+/** A `removeAll()` under way. */
+interface Removal {
+  readonly done: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  /** What could not be removed (`"web.1.x"`, or `list containers`) and why. */
+  readonly failures: Map<string, unknown>;
+  settled: boolean;
+}
 
 /**
  * Runs the tasks assigned to this node.
@@ -117,15 +141,18 @@ export class TaskExecutor {
   readonly #runtime: ContainerRuntime;
   readonly #reporter: StatusReporter;
   readonly #records = new Map<string, TaskRecord>();
-  /** Containers to remove that belong to no record (found at adoption). */
-  readonly #orphans = new Set<string>();
+  /** Containers to remove that belong to no record (found at adoption), by ID. */
+  readonly #orphans = new Map<string, ContainerInfo>();
   /** Orphans whose removal failed, tried again when the retry timer fires. */
-  readonly #failedOrphans = new Set<string>();
+  readonly #failedOrphans = new Map<string, ContainerInfo>();
   readonly #abort = new AbortController();
   #state: TaskExecutorState = 'starting';
   #assigned: ReadonlyMap<string, pb.Task> | undefined;
   #reconcileQueued = false;
   #adopting = false;
+  /** Whether the engine's containers were listed and adopted (or marked for removal). */
+  #adopted = false;
+  #removal: Removal | undefined;
   /** Operations waiting for a slot of the pool. */
   readonly #queue: (() => void)[] = [];
   #inFlight = 0;
@@ -165,7 +192,7 @@ export class TaskExecutor {
 
   /** Takes the newest assignment set: tasks missing from it are stopped and removed. */
   update(assignments: { readonly tasks: ReadonlyMap<string, pb.Task> }): void {
-    if (this.#state === 'closed') return;
+    if (this.#state === 'closed' || this.#state === 'removing') return;
     this.#assigned = assignments.tasks;
     this.#schedule();
   }
@@ -175,37 +202,80 @@ export class TaskExecutor {
     assignments: AsyncIterable<{ readonly tasks: ReadonlyMap<string, pb.Task> }>,
   ): Promise<void> {
     for await (const set of assignments) {
-      if (this.#state === 'closed') break;
+      if (this.#state === 'closed' || this.#state === 'removing') break;
       this.update(set);
     }
   }
 
   /**
-   * @internal Resolves once nothing is left to do for now: no operation queued or running, no
-   * event unread, every report sent or waiting for its retry timer. For tests; the
-   * engine may still change later.
+   * Stops every task's container with the task's stop signal and grace period and
+   * removes it, the containers of unassigned tasks an earlier agent left included; for
+   * a node leaving the swarm. From the call on, assignment sets are ignored. The stops
+   * run all at once, not `parallelism` at a time: a stop mostly waits out its grace
+   * period, and leaving must not take the sum of them. Each container gets one attempt
+   * (and one more if an earlier attempt had failed), no retry loop. Resolves once no
+   * container is left; rejects with a ShoalError naming each container that is left,
+   * with the engine's reason. Safe twice: the second call gets the same promise.
+   *
+   * @example
+   * await executor.removeAll();
+   * await executor.close();
    */
-  async settled(): Promise<void> {
-    let quietTurns = 0;
-    while (quietTurns < 3) {
-      await new Promise((resolve) => setImmediate(resolve));
-      quietTurns = this.#isIdle() ? quietTurns + 1 : 0;
+  removeAll(): Promise<void> {
+    if (this.#removal) return this.#removal.done;
+    if (this.#state === 'closed') {
+      return Promise.reject(
+        new ShoalError(
+          'SHOAL_FAILED_PRECONDITION',
+          'Remove task containers: the executor is closed',
+        ),
+      );
     }
+    let resolve!: () => void;
+    let reject!: (error: Error) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.#removal = { done, resolve, reject, failures: new Map(), settled: false };
+    this.#transition(['starting', 'running'], 'removing');
+    this.#assigned = new Map();
+    // What waits for the retry timer gets its attempt now; the timer is not needed again.
+    if (this.#retryTimer !== undefined) this.#o.timers.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    for (const record of this.#records.values()) record.deferred = false;
+    for (const [id, info] of this.#failedOrphans) this.#orphans.set(id, info);
+    this.#failedOrphans.clear();
+    // Queued operations start now: those that would create or start are skipped.
+    for (const run of this.#queue.splice(0)) run();
+    this.#schedule();
+    return done;
   }
 
   /**
    * Stops watching and reconciling; operations in flight finish first. Containers keep
-   * running: the next agent adopts them. Safe twice.
+   * running: the next agent adopts them. A `removeAll()` still under way is rejected.
+   * Safe twice.
    */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
-    this.#transition(['starting', 'running'], 'closed');
+    this.#transition(['starting', 'running', 'removing'], 'closed');
     this.#abort.abort(new Error('task executor closed'));
     if (this.#retryTimer !== undefined) this.#o.timers.clearTimeout(this.#retryTimer);
     for (const run of this.#queue.splice(0)) run();
     while (this.#inFlight > 0) await new Promise((resolve) => setImmediate(resolve));
     await this.#events;
     this.#reporter.close();
+    const removal = this.#removal;
+    if (removal && !removal.settled) {
+      removal.settled = true;
+      removal.reject(
+        new ShoalError(
+          'SHOAL_ABORTED',
+          'Remove task containers: the executor was closed before every container was removed',
+        ),
+      );
+    }
   }
 
   /** Moves to `to` from one of `from`; ignores any other move (STYLE 14). */
@@ -215,14 +285,33 @@ export class TaskExecutor {
     this.#state = to;
   }
 
-  #isIdle(): boolean {
-    return (
-      !this.#reconcileQueued &&
-      !this.#adopting &&
-      this.#inFlight === 0 &&
-      this.#queue.length === 0 &&
-      this.#reporter.quiet &&
-      ![...this.#records.values()].some((r) => r.busy || r.needsInspect)
+  /** Settles a `removeAll()` once nothing is queued, running or about to be. */
+  #settleRemoval(): void {
+    const removal = this.#removal;
+    if (
+      !removal ||
+      removal.settled ||
+      this.#state !== 'removing' ||
+      this.#reconcileQueued ||
+      this.#adopting ||
+      this.#inFlight > 0 ||
+      this.#queue.length > 0
+    ) {
+      return;
+    }
+    removal.settled = true;
+    if (removal.failures.size === 0) {
+      this.#log.info('removed every task container');
+      removal.resolve();
+      return;
+    }
+    const detail = [...removal.failures]
+      .map(([what, error]) => `${what}: ${error instanceof Error ? error.message : String(error)}`)
+      .join('; ');
+    removal.reject(
+      new ShoalError('SHOAL_UNAVAILABLE', `Remove task containers: ${detail}`, {
+        cause: new AggregateError([...removal.failures.values()]),
+      }),
     );
   }
 
@@ -232,13 +321,14 @@ export class TaskExecutor {
     queueMicrotask(() => {
       this.#reconcileQueued = false;
       this.#reconcile();
+      this.#settleRemoval();
     });
   }
 
   #reconcile(): void {
     const assigned = this.#assigned;
     if (!assigned || this.#adopting || this.#state === 'closed') return;
-    if (this.#state === 'starting') {
+    if (!this.#adopted) {
       void this.#adopt(assigned);
       return;
     }
@@ -257,13 +347,17 @@ export class TaskExecutor {
       record.assigned = false;
       if (!record.busy && !record.deferred) this.#step(record);
     }
-    for (const id of this.#orphans) {
+    for (const [id, info] of this.#orphans) {
       this.#orphans.delete(id);
-      this.#operate(undefined, 'remove orphan', () =>
-        this.#runtime.remove(id).catch((error: unknown) => {
-          this.#failedOrphans.add(id);
-          throw error;
-        }),
+      this.#operate(
+        undefined,
+        'remove orphan',
+        () =>
+          this.#removeOrphan(info).catch((error: unknown) => {
+            this.#failedOrphans.set(id, info);
+            throw error;
+          }),
+        { removes: info.name },
       );
     }
   }
@@ -297,7 +391,9 @@ export class TaskExecutor {
   #step(record: TaskRecord): void {
     const { task } = record;
     if (!record.assigned) {
-      this.#operate(record, 'remove', () => this.#remove(record));
+      this.#operate(record, 'remove', () => this.#remove(record), {
+        removes: this.#containerName(record.task),
+      });
       return;
     }
     if (record.needsInspect && record.containerId) {
@@ -325,12 +421,23 @@ export class TaskExecutor {
     }
   }
 
-  /** Runs `work` in the pool; marks `record` busy meanwhile; reconciles after. */
-  #operate(record: TaskRecord | undefined, what: string, work: () => Promise<void>): void {
+  /**
+   * Runs `work` in the pool; marks `record` busy meanwhile; reconciles after. `removes`
+   * names the container an operation removes: while removing, such an operation runs
+   * at once, outside the pool, and every other one is skipped (its task's removal
+   * follows).
+   */
+  #operate(
+    record: TaskRecord | undefined,
+    what: string,
+    work: () => Promise<void>,
+    { removes }: { removes?: string } = {},
+  ): void {
     if (record) record.busy = true;
     const run = () => {
-      if (this.#state === 'closed') {
+      if (this.#state === 'closed' || (this.#state === 'removing' && removes === undefined)) {
         if (record) record.busy = false;
+        this.#schedule();
         return;
       }
       this.#inFlight++;
@@ -340,8 +447,14 @@ export class TaskExecutor {
             { err: error, taskId: record?.task.id, what },
             'container operation failed',
           );
-          if (record) record.deferred = true;
-          this.#retrySoon();
+          if (this.#state !== 'removing') {
+            if (record) record.deferred = true;
+            this.#retrySoon();
+          } else if (removes !== undefined) {
+            // One attempt: removeAll() names what is left rather than retry without end.
+            if (record) record.deferred = true;
+            this.#removal?.failures.set(`"${removes}"`, error);
+          }
         })
         .finally(() => {
           this.#inFlight--;
@@ -350,20 +463,34 @@ export class TaskExecutor {
           this.#schedule();
         });
     };
-    if (this.#inFlight < this.#o.parallelism) run();
+    const now = this.#state === 'removing' && removes !== undefined;
+    if (now || this.#inFlight < this.#o.parallelism) run();
     else this.#queue.push(run);
   }
 
   /** Reconciles again after a pause: an operation that failed is tried again. */
   #retrySoon(): void {
-    if (this.#retryTimer !== undefined || this.#state === 'closed') return;
+    if (this.#retryTimer !== undefined || this.#state === 'closed' || this.#state === 'removing') {
+      return;
+    }
     this.#retryTimer = this.#o.timers.setTimeout(() => {
       this.#retryTimer = undefined;
       for (const record of this.#records.values()) record.deferred = false;
-      for (const id of this.#failedOrphans) this.#orphans.add(id);
+      for (const [id, info] of this.#failedOrphans) this.#orphans.set(id, info);
       this.#failedOrphans.clear();
       this.#schedule();
     }, this.#o.retryMs);
+  }
+
+  #renderContext(task: pb.Task): RenderContext {
+    return {
+      nodeId: this.#o.nodeId,
+      serviceName: task.serviceAnnotations?.name || task.serviceId,
+    };
+  }
+
+  #containerName(task: pb.Task): string {
+    return containerName(task, this.#renderContext(task));
   }
 
   /** Reports `observation` if it moves the task forward. */
@@ -396,7 +523,7 @@ export class TaskExecutor {
             { containerId: decision.container.id, name: decision.container.name },
             `removing container: ${decision.reason}`,
           );
-          this.#orphans.add(decision.container.id);
+          this.#orphans.set(decision.container.id, decision.container);
           continue;
         }
         const { observation } = decision;
@@ -422,13 +549,22 @@ export class TaskExecutor {
           'adopted task container',
         );
       }
+      this.#adopted = true;
       this.#transition(['starting'], 'running');
+      this.#schedule();
     } catch (error) {
-      this.#log.warn({ err: error }, 'listing task containers failed: retrying');
-      this.#retrySoon();
+      // No reconcile now: with the engine down it would list again at once, a hot loop;
+      // the retry timer brings the next attempt.
+      if (this.#state === 'removing') {
+        this.#log.warn({ err: error }, 'listing task containers failed');
+        this.#removal?.failures.set('list containers', error);
+      } else {
+        this.#log.warn({ err: error }, 'listing task containers failed: retrying');
+        this.#retrySoon();
+      }
     } finally {
       this.#adopting = false;
-      this.#schedule();
+      this.#settleRemoval();
     }
   }
 
@@ -449,10 +585,7 @@ export class TaskExecutor {
           return;
         }
       }
-      const options = renderContainerSpec(task, {
-        nodeId: this.#o.nodeId,
-        serviceName: task.serviceAnnotations?.name || task.serviceId,
-      });
+      const options = renderContainerSpec(task, this.#renderContext(task));
       record.containerId = await this.#runtime.create(options);
     } catch (error) {
       this.#push(record, failedCall('create container', error));
@@ -502,12 +635,8 @@ export class TaskExecutor {
 
   async #shutdown(record: TaskRecord): Promise<void> {
     record.stopping = true;
-    const spec = record.task.spec?.container;
     if (record.containerId) {
-      await this.#runtime.stop(record.containerId, {
-        ...(spec?.stopSignal ? { signal: spec.stopSignal } : {}),
-        graceMs: stopGraceMs(record.task),
-      });
+      await this.#runtime.stop(record.containerId, stopOptions(record.task));
       record.running = false;
     }
     if (record.task.desiredState >= S.TASK_STATE_SHUTDOWN) {
@@ -519,12 +648,7 @@ export class TaskExecutor {
     if (record.containerId) {
       record.stopping = true;
       if (record.running) {
-        await this.#runtime.stop(record.containerId, {
-          ...(record.task.spec?.container?.stopSignal
-            ? { signal: record.task.spec.container.stopSignal }
-            : {}),
-          graceMs: stopGraceMs(record.task),
-        });
+        await this.#runtime.stop(record.containerId, stopOptions(record.task));
         record.running = false;
       }
       await this.#runtime.remove(record.containerId);
@@ -535,6 +659,20 @@ export class TaskExecutor {
       return;
     }
     this.#records.delete(record.task.id);
+  }
+
+  /**
+   * Stops an orphan with the signal and grace period its task had (the container
+   * carries them since its create), then removes it.
+   */
+  async #removeOrphan(info: ContainerInfo): Promise<void> {
+    if (info.status === 'running' || info.status === 'paused') {
+      await this.#runtime.stop(info.id, {
+        ...(info.stopSignal ? { signal: info.stopSignal } : {}),
+        graceMs: info.stopGraceMs,
+      });
+    }
+    await this.#runtime.remove(info.id);
   }
 
   async #watchEvents(): Promise<void> {
@@ -576,4 +714,10 @@ export class TaskExecutor {
     record.needsInspect = true;
     this.#schedule();
   }
+}
+
+/** How the spec asks the task's container to be stopped. */
+function stopOptions(task: pb.Task): StopOptions {
+  const signal = task.spec?.container?.stopSignal;
+  return { ...(signal ? { signal } : {}), graceMs: stopGraceMs(task) };
 }

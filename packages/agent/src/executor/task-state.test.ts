@@ -18,6 +18,8 @@ function info(partial: Partial<ContainerInfo>): ContainerInfo {
     startedAt: '2026-01-01T00:00:00Z',
     finishedAt: '0001-01-01T00:00:00Z',
     health: undefined,
+    stopSignal: '',
+    stopGraceMs: 10_000,
     ...partial,
   };
 }

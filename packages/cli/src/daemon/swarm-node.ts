@@ -780,9 +780,11 @@ export class SwarmNode {
     this.#executor = undefined;
     if (executor && options.removeTasks) {
       // Leaving the swarm: its tasks go with it. A daemon that only stops leaves them
-      // running, and the next start adopts them.
-      executor.update({ tasks: new Map() });
-      await executor.settled();
+      // running, and the next start adopts them. A container the engine would not remove
+      // does not keep the node in the swarm; the log names it for the operator.
+      await executor.removeAll().catch((error: unknown) => {
+        this.#log.error({ err: error }, 'left the swarm with task containers still on the engine');
+      });
     }
     await executor?.close();
     const logPublisher = this.#logPublisher;
