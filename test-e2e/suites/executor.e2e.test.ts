@@ -84,6 +84,18 @@ async function until(taskId: string, state: pb.TaskState): Promise<pb.TaskStatus
   );
 }
 
+/** The IDs of the containers labelled with this node, whatever their state. */
+async function nodeContainers(): Promise<string[]> {
+  const ps = await lab.exec('m1', [
+    'docker',
+    'ps',
+    '-aq',
+    '--filter',
+    `label=org.shoal.node.id=${NODE_ID}`,
+  ]);
+  return ps.stdout.trim().split('\n').filter(Boolean);
+}
+
 beforeAll(async () => {
   lab = await Lab.create({ managers: 1, workers: 0, shoald: false });
   runtime = await DockerRuntime.connect({
@@ -174,8 +186,9 @@ describe('task executor on a lab engine', () => {
     }
     reports.length = 0;
     executor = await startExecutor();
-    assign();
-    await executor.settled();
+    // A new task as a marker: the executor adopts before it starts anything.
+    assign(task('t9', 9, {}));
+    await until('t9', S.TASK_STATE_RUNNING);
     const after = await lab.exec('m1', [
       'docker',
       'inspect',
@@ -185,7 +198,7 @@ describe('task executor on a lab engine', () => {
     ]);
     expect(after.stdout.trim()).toBe(before.stdout.trim());
     // Nothing to tell the manager, and nothing started or created again.
-    expect(reports).toEqual([]);
+    expect(reports.filter((r) => r.taskId !== 't9')).toEqual([]);
     const names = await lab.exec('m1', ['docker', 'ps', '-a', '--format', '{{.Names}}']);
     expect(names.stdout.trim().split('\n').sort()).toEqual([
       'web.1.t1',
@@ -193,12 +206,12 @@ describe('task executor on a lab engine', () => {
       'web.3.t3',
       'web.4.t4',
       'web.5.t5',
+      'web.9.t9',
     ]);
   });
 
   it('executor: stops and removes the container of a task no longer assigned', async () => {
     unassign('t1');
-    await executor.settled();
     const deadline = Date.now() + WAIT_MS;
     let ps = '';
     while (Date.now() < deadline) {
@@ -247,5 +260,12 @@ describe('task executor on a lab engine', () => {
       'web.8.t8',
     ]);
     expect(state.stdout.trim()).toBe('exited 137');
+  });
+
+  it('executor: removeAll stops and removes every task container of the node, then resolves', async () => {
+    // t9 runs sleep as PID 1, which ignores SIGTERM: its stop takes the 1 s grace period.
+    expect((await nodeContainers()).length).toBeGreaterThanOrEqual(2);
+    await executor.removeAll();
+    expect(await nodeContainers()).toEqual([]);
   });
 });

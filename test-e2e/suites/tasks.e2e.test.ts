@@ -228,6 +228,9 @@ describe('tasks on real nodes', () => {
       'agent',
       '--mode',
       'global',
+      // sleep as PID 1 ignores SIGTERM: keep the stop at `swarm leave` below short.
+      '--stop-grace-period',
+      '1s',
       TASK_IMAGE,
       'sleep',
       '3600',
@@ -302,6 +305,9 @@ describe('tasks on real nodes', () => {
       'talk',
       '--replicas',
       '2',
+      // sh as PID 1 ignores SIGTERM: keep the stop after `service rm` short.
+      '--stop-grace-period',
+      '1s',
       TASK_IMAGE,
       'sh',
       '-c',
@@ -321,5 +327,14 @@ describe('tasks on real nodes', () => {
     for (const line of bare)
       expect(line).toMatch(/^talk\.[12]@lab-[mw]\d +\| hello from [0-9a-f]{12}$/);
     await shoalOk('m1', ['service', 'rm', 'talk']);
+  });
+
+  it('swarm leave on a worker: its task containers are gone when the command returns', async () => {
+    const before = (await docker('w3', ['ps', '-a', '--format', '{{.Names}}'])).split('\n');
+    expect(before).toContainEqual(expect.stringMatching(/^agent\.[a-z0-9]{25}\.[a-z0-9]{25}$/));
+    expect(await shoalOk('w3', ['swarm', 'leave'])).toBe('Node left the swarm.\n');
+    // Not polled: leave waits until the executor has removed them.
+    expect(await docker('w3', ['ps', '-a', '--format', '{{.Names}}'])).toBe('');
+    expect(await shoalOk('w3', ['info'])).toMatch(/^Swarm: inactive$/m);
   });
 });
