@@ -231,6 +231,37 @@ function startSampling(probe: () => unknown, intervalMs: number): { stop(): Prom
   };
 }
 
+const isBroken = (task: pb.Task) => task.spec?.container?.image === 'app:broken';
+
+function breakImage(spec: pb.ServiceSpec): pb.ServiceSpec {
+  return {
+    ...spec,
+    task: { ...spec.task!, container: { ...spec.task!.container!, image: 'app:broken' } },
+  };
+}
+
+/**
+ * A cluster whose agents fail every task of `app:broken`, and a service running there
+ * whose updates meet failures with `failureAction`.
+ */
+async function startServiceToBreak(
+  replicas: number,
+  failureAction: pb.UpdateConfig_FailureAction,
+): Promise<{ service: pb.Service; before: pb.Task[] }> {
+  await startCluster(3, { failOn: isBroken });
+  const service = await createService(
+    serviceSpec({
+      name: 'web',
+      replicas,
+      // A failure counts when it comes within `monitor` of the task's creation; a
+      // task's way from creation to FAILED (stop-first, placement, five reports)
+      // takes a few hundred ms here, so the tests keep Docker's default monitor.
+      update: { failureAction, monitor: durationFromMs(5000) },
+    }),
+  );
+  return { service, before: await waitConverged(service.id, replicas) };
+}
+
 function slotsOf(tasks: readonly pb.Task[]): number[] {
   return tasks.map((t) => t.slot).sort((a, b) => a - b);
 }
@@ -397,25 +428,11 @@ describe('services integration', () => {
   it(
     'services: an update whose new tasks fail rolls back when failure action is rollback',
     async () => {
-      await startCluster(3, { failOn: (task) => task.spec?.container?.image === 'app:broken' });
-      const service = await createService(
-        serviceSpec({
-          name: 'web',
-          replicas: 3,
-          // A failure counts when it comes within `monitor` of the task's creation; a
-          // task's way from creation to FAILED (stop-first, placement, five reports)
-          // takes a few hundred ms here, so the test keeps Docker's default monitor.
-          update: {
-            failureAction: pb.UpdateConfig_FailureAction.FAILURE_ACTION_ROLLBACK,
-            monitor: durationFromMs(5000),
-          },
-        }),
+      const { service } = await startServiceToBreak(
+        3,
+        pb.UpdateConfig_FailureAction.FAILURE_ACTION_ROLLBACK,
       );
-      await waitConverged(service.id, 3);
-      await updateService(service.id, (spec) => ({
-        ...spec,
-        task: { ...spec.task!, container: { ...spec.task!.container!, image: 'app:broken' } },
-      }));
+      await updateService(service.id, breakImage);
       let status: pb.UpdateStatus | undefined;
       let tasksSeen: pb.Task[] = [];
       await pollUntil(
@@ -593,6 +610,101 @@ describe('services integration', () => {
         { timeoutMs: WAIT_MS, what: 'old tasks shut down', describe: () => summary(old) },
       );
       expect(old).toHaveLength(replicas);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'services: an update whose new task fails pauses and replaces no further slot when the failure action is pause',
+    async () => {
+      const { service, before } = await startServiceToBreak(
+        4,
+        pb.UpdateConfig_FailureAction.FAILURE_ACTION_PAUSE,
+      );
+      await updateService(service.id, breakImage);
+      let status: pb.UpdateStatus | undefined;
+      await pollUntil(
+        async () => {
+          status = (await getService(service.id)).updateStatus;
+          return status?.state === U.STATE_PAUSED;
+        },
+        { timeoutMs: WAIT_MS, what: 'update paused', describe: () => status },
+      );
+      expect(status?.message).toMatch(
+        /^update paused due to failure or early termination of task /,
+      );
+      // The paused slot keeps failing and restarting (restart policy any), each failure a
+      // pass of the leader's orchestration loop: three of them give a paused update that
+      // would move on every chance to.
+      let tasks: pb.Task[] = [];
+      await pollUntil(
+        async () => {
+          tasks = await listTasks(service.id);
+          return (
+            tasks.filter((t) => isBroken(t) && t.status?.state === S.TASK_STATE_FAILED).length >= 3
+          );
+        },
+        {
+          timeoutMs: WAIT_MS,
+          what: 'three failures of the new spec',
+          describe: () => summary(tasks),
+        },
+      );
+      expect((await getService(service.id)).updateStatus?.state).toBe(U.STATE_PAUSED);
+      // One slot was replaced (parallelism 1); the other three still run their old tasks.
+      expect(new Set(tasks.filter(isBroken).map((t) => t.slot))).toEqual(new Set([1]));
+      const kept = before
+        .filter((t) => t.slot !== 1)
+        .map((t) => t.id)
+        .sort();
+      const up = running(tasks);
+      expect(up.map((t) => t.id).sort()).toEqual(kept);
+      expect([...agentRunning()].sort()).toEqual(kept);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'services: an update goes through every slot although its new tasks fail when the failure action is continue',
+    async () => {
+      const replicas = 4;
+      const { service } = await startServiceToBreak(
+        replicas,
+        pb.UpdateConfig_FailureAction.FAILURE_ACTION_CONTINUE,
+      );
+      const states = new Set<pb.UpdateStatus_State>();
+      const watch = startSampling(async () => {
+        const got = await getService(service.id).catch(() => undefined);
+        if (got?.updateStatus) states.add(got.updateStatus.state);
+      }, 50);
+      await updateService(service.id, breakImage);
+      let tasks: pb.Task[] = [];
+      await pollUntil(
+        async () => {
+          tasks = await listTasks(service.id);
+          const failedSlots = new Set(
+            tasks
+              .filter((t) => isBroken(t) && t.status?.state === S.TASK_STATE_FAILED)
+              .map((t) => t.slot),
+          );
+          const oldGone = tasks
+            .filter((t) => !isBroken(t))
+            .every((t) => t.desiredState >= S.TASK_STATE_SHUTDOWN);
+          return failedSlots.size === replicas && oldGone;
+        },
+        {
+          timeoutMs: WAIT_MS,
+          what: 'a failed new task in every slot, no old task left',
+          describe: () => summary(tasks),
+        },
+      );
+      await pollUntil(
+        async () => (await getService(service.id)).updateStatus?.state === U.STATE_COMPLETED,
+        { timeoutMs: WAIT_MS, what: 'update completed' },
+      );
+      await watch.stop();
+      expect([...states].map((s) => U[s]).sort()).toEqual(['STATE_COMPLETED', 'STATE_UPDATING']);
+      expect(agentRunning().size).toBe(0);
     },
     TEST_TIMEOUT_MS,
   );
