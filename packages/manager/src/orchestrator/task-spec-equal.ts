@@ -12,9 +12,19 @@ export function isSameTaskSpec(a: pb.TaskSpec | undefined, b: pb.TaskSpec | unde
   return canonical(a) === canonical(b);
 }
 
+// Store objects are never changed in place, so a spec's canonical form is computed once
+// for its object: passes over 10,000 tasks compare strings rather than build them.
+const canonicalForms = new WeakMap<pb.TaskSpec, string>();
+
 function canonical(spec: pb.TaskSpec | undefined): string {
-  // toJSON leaves out default values, so an absent field and its default compare equal.
-  return stableStringify(spec ? pb.TaskSpec.toJSON(spec) : {});
+  if (!spec) return '{}';
+  let form = canonicalForms.get(spec);
+  if (form === undefined) {
+    // toJSON leaves out default values, so an absent field and its default compare equal.
+    form = stableStringify(pb.TaskSpec.toJSON(spec));
+    canonicalForms.set(spec, form);
+  }
+  return form;
 }
 
 function stableStringify(value: unknown): string {
