@@ -247,6 +247,7 @@ function breakImage(spec: pb.ServiceSpec): pb.ServiceSpec {
 async function startServiceToBreak(
   replicas: number,
   failureAction: pb.UpdateConfig_FailureAction,
+  maxFailureRatio = 0,
 ): Promise<{ service: pb.Service; before: pb.Task[] }> {
   await startCluster(3, { failOn: isBroken });
   const service = await createService(
@@ -256,7 +257,7 @@ async function startServiceToBreak(
       // A failure counts when it comes within `monitor` of the task's creation; a
       // task's way from creation to FAILED (stop-first, placement, five reports)
       // takes a few hundred ms here, so the tests keep Docker's default monitor.
-      update: { failureAction, monitor: durationFromMs(5000) },
+      update: { failureAction, maxFailureRatio, monitor: durationFromMs(5000) },
     }),
   );
   return { service, before: await waitConverged(service.id, replicas) };
@@ -705,6 +706,43 @@ describe('services integration', () => {
       await watch.stop();
       expect([...states].map((s) => U[s]).sort()).toEqual(['STATE_COMPLETED', 'STATE_UPDATING']);
       expect(agentRunning().size).toBe(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'services: a failing update goes on past failures within the max failure ratio and pauses above it when the failure action is pause',
+    async () => {
+      const { service, before } = await startServiceToBreak(
+        4,
+        pb.UpdateConfig_FailureAction.FAILURE_ACTION_PAUSE,
+        0.5,
+      );
+      await updateService(service.id, breakImage);
+      let status: pb.UpdateStatus | undefined;
+      let tasks: pb.Task[] = [];
+      await pollUntil(
+        async () => {
+          status = (await getService(service.id)).updateStatus;
+          tasks = await listTasks(service.id);
+          return status?.state === U.STATE_PAUSED;
+        },
+        {
+          timeoutMs: WAIT_MS,
+          what: 'update paused',
+          describe: () => ({ status, tasks: summary(tasks) }),
+        },
+      );
+      // Shoal counts every failed task of the update, restarts included, over the slots:
+      // slot 1's first failure (1/4) lets slot 2 start; the third failure (3/4 > 0.5),
+      // which at the latest is slot 3's, pauses before slot 4 would start.
+      const slots = [...new Set(tasks.filter(isBroken).map((t) => t.slot))];
+      expect(slots).toContain(1);
+      expect(slots).toContain(2);
+      expect(slots).not.toContain(4);
+      const last = before.find((t) => t.slot === 4)!;
+      expect(running(tasks).map((t) => t.id)).toContain(last.id);
+      expect(agentRunning().has(last.id)).toBe(true);
     },
     TEST_TIMEOUT_MS,
   );
