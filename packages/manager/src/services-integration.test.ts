@@ -263,6 +263,28 @@ async function startServiceToBreak(
   return { service, before: await waitConverged(service.id, replicas) };
 }
 
+/** Waits until the service's update status is `state`; returns it and the tasks seen with it. */
+async function waitUpdateState(
+  serviceId: string,
+  state: pb.UpdateStatus_State,
+): Promise<{ status: pb.UpdateStatus; tasks: pb.Task[] }> {
+  let status: pb.UpdateStatus | undefined;
+  let tasks: pb.Task[] = [];
+  await pollUntil(
+    async () => {
+      status = (await getService(serviceId)).updateStatus;
+      tasks = await listTasks(serviceId);
+      return status?.state === state;
+    },
+    {
+      timeoutMs: WAIT_MS,
+      what: `update status ${U[state]}`,
+      describe: () => ({ status, tasks: summary(tasks) }),
+    },
+  );
+  return { status: status!, tasks };
+}
+
 function slotsOf(tasks: readonly pb.Task[]): number[] {
   return tasks.map((t) => t.slot).sort((a, b) => a - b);
 }
@@ -404,10 +426,7 @@ describe('services integration', () => {
       const updated = await waitConverged(service.id, 6, (up) =>
         up.every((t) => t.spec?.container?.image === 'app:v2'),
       );
-      await pollUntil(
-        async () => (await getService(service.id)).updateStatus?.state === U.STATE_COMPLETED,
-        { timeoutMs: WAIT_MS, what: 'update completed' },
-      );
+      await waitUpdateState(service.id, U.STATE_COMPLETED);
       await watch.stop();
       expect(slotsOf(updated)).toEqual(range(6));
       expect(worstDown).toBeLessThanOrEqual(2);
@@ -417,11 +436,7 @@ describe('services integration', () => {
         up.every((t) => t.spec?.container?.image === 'app:v1'),
       );
       expect(slotsOf(rolledBack)).toEqual(range(6));
-      await pollUntil(
-        async () =>
-          (await getService(service.id)).updateStatus?.state === U.STATE_ROLLBACK_COMPLETED,
-        { timeoutMs: WAIT_MS, what: 'rollback completed' },
-      );
+      await waitUpdateState(service.id, U.STATE_ROLLBACK_COMPLETED);
     },
     TEST_TIMEOUT_MS,
   );
@@ -434,20 +449,7 @@ describe('services integration', () => {
         pb.UpdateConfig_FailureAction.FAILURE_ACTION_ROLLBACK,
       );
       await updateService(service.id, breakImage);
-      let status: pb.UpdateStatus | undefined;
-      let tasksSeen: pb.Task[] = [];
-      await pollUntil(
-        async () => {
-          status = (await getService(service.id)).updateStatus;
-          tasksSeen = await listTasks(service.id);
-          return status?.state === U.STATE_ROLLBACK_COMPLETED;
-        },
-        {
-          timeoutMs: WAIT_MS,
-          what: 'automatic rollback completed',
-          describe: () => ({ status, tasks: summary(tasksSeen) }),
-        },
-      );
+      await waitUpdateState(service.id, U.STATE_ROLLBACK_COMPLETED);
       const tasks = await waitConverged(service.id, 3, (up) =>
         up.every((t) => t.spec?.container?.image === 'app:v1'),
       );
@@ -495,10 +497,7 @@ describe('services integration', () => {
       const tasks = await waitConverged(service.id, replicas, (up) =>
         up.every((t) => t.spec?.container?.image === 'app:v2'),
       );
-      await pollUntil(
-        async () => (await getService(service.id)).updateStatus?.state === U.STATE_COMPLETED,
-        { timeoutMs: WAIT_MS, what: 'update completed on the new leader' },
-      );
+      await waitUpdateState(service.id, U.STATE_COMPLETED);
       expect(slotsOf(tasks)).toEqual(range(replicas));
       // Nothing duplicated: one wanted task per slot, and the agents run exactly these.
       const wanted = (await listTasks(service.id)).filter(
@@ -586,10 +585,7 @@ describe('services integration', () => {
       const updated = await waitConverged(service.id, replicas, (up) =>
         up.every((t) => t.spec?.container?.image === 'app:v2'),
       );
-      await pollUntil(
-        async () => (await getService(service.id)).updateStatus?.state === U.STATE_COMPLETED,
-        { timeoutMs: WAIT_MS, what: 'update completed' },
-      );
+      await waitUpdateState(service.id, U.STATE_COMPLETED);
       await sampler.stop();
       expect(fewest).toBeGreaterThanOrEqual(replicas);
       // Old and new tasks ran side by side, never more than `parallelism` extra.
@@ -623,17 +619,8 @@ describe('services integration', () => {
         pb.UpdateConfig_FailureAction.FAILURE_ACTION_PAUSE,
       );
       await updateService(service.id, breakImage);
-      let status: pb.UpdateStatus | undefined;
-      await pollUntil(
-        async () => {
-          status = (await getService(service.id)).updateStatus;
-          return status?.state === U.STATE_PAUSED;
-        },
-        { timeoutMs: WAIT_MS, what: 'update paused', describe: () => status },
-      );
-      expect(status?.message).toMatch(
-        /^update paused due to failure or early termination of task /,
-      );
+      const { status } = await waitUpdateState(service.id, U.STATE_PAUSED);
+      expect(status.message).toMatch(/^update paused due to failure or early termination of task /);
       // The paused slot keeps failing and restarting (restart policy any), each failure a
       // pass of the leader's orchestration loop: three of them give a paused update that
       // would move on every chance to.
@@ -699,10 +686,7 @@ describe('services integration', () => {
           describe: () => summary(tasks),
         },
       );
-      await pollUntil(
-        async () => (await getService(service.id)).updateStatus?.state === U.STATE_COMPLETED,
-        { timeoutMs: WAIT_MS, what: 'update completed' },
-      );
+      await waitUpdateState(service.id, U.STATE_COMPLETED);
       await watch.stop();
       expect([...states].map((s) => U[s]).sort()).toEqual(['STATE_COMPLETED', 'STATE_UPDATING']);
       expect(agentRunning().size).toBe(0);
@@ -719,20 +703,7 @@ describe('services integration', () => {
         0.5,
       );
       await updateService(service.id, breakImage);
-      let status: pb.UpdateStatus | undefined;
-      let tasks: pb.Task[] = [];
-      await pollUntil(
-        async () => {
-          status = (await getService(service.id)).updateStatus;
-          tasks = await listTasks(service.id);
-          return status?.state === U.STATE_PAUSED;
-        },
-        {
-          timeoutMs: WAIT_MS,
-          what: 'update paused',
-          describe: () => ({ status, tasks: summary(tasks) }),
-        },
-      );
+      const { tasks } = await waitUpdateState(service.id, U.STATE_PAUSED);
       // Shoal counts every failed task of the update, restarts included, over the slots:
       // slot 1's first failure (1/4) lets slot 2 start; the third failure (3/4 > 0.5),
       // which at the latest is slot 3's, pauses before slot 4 would start.
