@@ -250,6 +250,23 @@ const cases: Case[] = [
     wantStatus: 'STATE_COMPLETED: update completed',
   },
   {
+    name: 'planUpdate: does not wait for a slot that a scale-down emptied during the update',
+    service: { replicas: 1 },
+    status: updating,
+    tasks: [
+      old('t1', 1),
+      old('t2', 2, stopped),
+      fresh('n2', 2, {
+        state: S.TASK_STATE_PENDING,
+        desired: S.TASK_STATE_SHUTDOWN,
+        createdMs: 1000,
+        statusMs: 1000,
+      }),
+    ],
+    nowMs: 2000,
+    want: ['t1 SHUTDOWN (updating)', 'create 1 READY'],
+  },
+  {
     name: 'planUpdate: does not count a new task that failed after the monitor period',
     service: { replicas: 3 },
     status: updating,

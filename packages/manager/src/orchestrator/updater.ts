@@ -95,12 +95,15 @@ export function planUpdate(input: PlanUpdateInput, options: PlanUpdateOptions): 
     const wanted = slot.tasks.filter(isTaskWanted);
     const fresh = wanted.filter((t) => isSameTaskSpec(t.spec, target));
     const stale = wanted.filter((t) => !isSameTaskSpec(t.spec, target));
-    // As Swarm's updater waits for the task it started (updateTask), a stop-first slot is
-    // in flight until one of this update's tasks there has run or ended: a failed one
-    // settles it too (the failure action decides what comes next), or `continue` would
-    // wait for ever on a task that keeps failing and restarting.
-    const ofUpdate = slot.tasks.filter((t) => updatedIds.has(t.id));
-    const settled = ofUpdate.some((t) => observedState(t) >= TASK_STATE_RUNNING);
+    // A stop-first slot is in flight while a task of this update there is wanted and not
+    // running yet, unless one of the update's tasks there already ended on its own: as
+    // Swarm's updater stops waiting for its task when it fails (updateTask), the failure
+    // action decides what comes next, or `continue` would wait for ever on a task that
+    // keeps failing and restarting.
+    const starting = fresh.some(
+      (t) => updatedIds.has(t.id) && observedState(t) < TASK_STATE_RUNNING,
+    );
+    const failedHere = slot.tasks.some((t) => updatedIds.has(t.id) && endedOnItsOwn(t));
     if (stale.length > 0 && fresh.length === 0) {
       // Slots the orchestrator is emptying are not updated; nor global slots on a paused
       // node, which may take no new task: it keeps the old one, and a later step
@@ -119,7 +122,7 @@ export function planUpdate(input: PlanUpdateInput, options: PlanUpdateOptions): 
       } else {
         inFlight += 1;
       }
-    } else if (ofUpdate.length > 0 && !settled) {
+    } else if (starting && !failedHere) {
       inFlight += 1;
     }
   }
