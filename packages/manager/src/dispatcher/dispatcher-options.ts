@@ -54,7 +54,10 @@ export interface DispatcherOptions {
   readonly sweepIntervalMs?: number;
   /** Task status updates wait at most this long for their store update. @default 100 */
   readonly statusFlushMs?: number;
-  /** Task status updates written by one store update at most. @default 200 */
+  /**
+   * Task status updates written by one store update at most: about 0.5 MB of Raft entry
+   * at 1,000, and 10,000 tasks starting (50,000 reports) take 50 writes. @default 1000
+   */
   readonly statusBatchSize?: number;
   /** Task status updates queued before new ones are refused (UNAVAILABLE). @default 10_000 */
   readonly statusQueueCapacity?: number;
@@ -96,7 +99,7 @@ export function compileDispatcherOptions(options: DispatcherOptions): CompiledDi
     graceMs: options.graceMs,
     sweepIntervalMs: options.sweepIntervalMs,
     statusFlushMs: options.statusFlushMs ?? 100,
-    statusBatchSize: options.statusBatchSize ?? 200,
+    statusBatchSize: options.statusBatchSize ?? 1000,
     statusQueueCapacity: options.statusQueueCapacity ?? 10_000,
     assignmentsBatchMs: options.assignmentsBatchMs ?? 100,
     assignmentsBatchSize: options.assignmentsBatchSize ?? 100,

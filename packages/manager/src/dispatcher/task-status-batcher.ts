@@ -21,6 +21,8 @@ interface Ticket {
 /** The latest report for one task, and the submissions waiting on it. */
 interface Pending {
   readonly nodeId: string;
+  /** When the first report of this task in the queue came (clock time). */
+  readonly since: number;
   status: pb.TaskStatus;
   readonly tickets: Ticket[];
 }
@@ -88,7 +90,12 @@ export class TaskStatusBatcher {
       for (const { taskId, status } of updates) {
         const pending = this.#pending.get(taskId);
         if (pending === undefined) {
-          this.#pending.set(taskId, { nodeId, status, tickets: [ticket] });
+          this.#pending.set(taskId, {
+            nodeId,
+            since: this.#o.clock.now(),
+            status,
+            tickets: [ticket],
+          });
           continue;
         }
         if (status.state >= pending.status.state) pending.status = status;
@@ -114,9 +121,14 @@ export class TaskStatusBatcher {
     this.#pending.clear();
   }
 
+  // Flushes when a batch is full or the oldest report has waited `flushMs`. Reports that
+  // came during a flush may have waited that long already: they go at once after it.
   #schedule(): void {
     if (this.#flushing || this.#closed || this.#pending.size === 0) return;
-    if (this.#pending.size >= this.#o.batchSize) {
+    // The map keeps insertion order, and a report joining a queued one keeps its place.
+    const oldest = this.#pending.values().next().value as Pending;
+    const waited = this.#o.clock.now() - oldest.since;
+    if (this.#pending.size >= this.#o.batchSize || waited >= this.#o.flushMs) {
       if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer);
       this.#timer = undefined;
       void this.#flush();
@@ -125,7 +137,7 @@ export class TaskStatusBatcher {
     this.#timer ??= this.#o.clock.setTimeout(() => {
       this.#timer = undefined;
       void this.#flush();
-    }, this.#o.flushMs);
+    }, this.#o.flushMs - waited);
   }
 
   async #flush(): Promise<void> {
