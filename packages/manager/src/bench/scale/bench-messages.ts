@@ -23,7 +23,17 @@ export type ToManager =
 /** A manager process's answers. */
 export type FromManager =
   | { readonly type: 'ready' }
-  | { readonly type: 'status'; readonly isLeader: boolean; readonly voters: number }
+  | {
+      readonly type: 'status';
+      readonly isLeader: boolean;
+      readonly voters: number;
+      /** process.memoryUsage(), MiB: where a peak comes from. */
+      readonly memory: {
+        readonly rss: number;
+        readonly heapUsed: number;
+        readonly external: number;
+      };
+    }
   | { readonly type: 'failed'; readonly message: string };
 
 /** The parent's orders to an agent process. */

@@ -31,7 +31,7 @@ const { values } = parseArgs({
     nodes: { type: 'string', default: '1000' },
     tasks: { type: 'string', default: '10000' },
     'agent-processes': { type: 'string', default: '2' },
-    'join-concurrency': { type: 'string', default: '1' },
+    'join-concurrency': { type: 'string', default: '8' },
     'heartbeat-ms': { type: 'string', default: '5000' },
     'timeout-s': { type: 'string', default: '600' },
   },
@@ -40,13 +40,7 @@ const { values } = parseArgs({
 const NODES = Number(values.nodes);
 const TASKS = Number(values.tasks);
 const AGENT_PROCESSES = Math.max(1, Math.min(NODES, Number(values['agent-processes'])));
-/**
- * Joins in flight at once. One by default: concurrent store writes that Raft batches
- * into one log entry are lost after the first (MemoryStore.apply takes a second apply
- * at the same index for a replay) while their callers are told they succeeded, so
- * concurrent joins leave nodes with certificates but no node object, whose sessions are
- * then refused for good. Raise it once that is fixed.
- */
+/** Joins in flight per agent process (each costs a key pair, a CSR and a CA signature). */
 const JOIN_CONCURRENCY = Number(values['join-concurrency']);
 const HEARTBEAT_MS = Number(values['heartbeat-ms']);
 const TIMEOUT_MS = Number(values['timeout-s']) * 1000;
@@ -254,7 +248,6 @@ async function main(): Promise<void> {
       progress(`agents joined: ${joined}/${NODES}`);
     }, 5000);
     try {
-      // One process after the other: see JOIN_CONCURRENCY.
       for (let p = 0; p < AGENT_PROCESSES; p++) {
         const count = Math.min(perProcess, NODES - p * perProcess);
         const child: AgentChild = new Child('agent-process.js', `agents ${p}`);
@@ -335,6 +328,13 @@ async function main(): Promise<void> {
         m.child.send({ type: 'status' });
       });
     }, 250);
+    const leaderMemory = async (when: string) => {
+      const lead = await leader();
+      const status = lead?.child.last.get('status');
+      if (status?.type === 'status')
+        progress(`leader memory ${when} (MiB): ${JSON.stringify(status.memory)}`);
+    };
+    await leaderMemory('before the clock');
     const started = performance.now();
     await unaryCall<pb.CreateServiceResponse>((md, o, cb) => c.createService({ spec }, md, o, cb));
     progress(`service created in ${((performance.now() - started) / 1000).toFixed(2)} s`);
@@ -355,6 +355,7 @@ async function main(): Promise<void> {
     const convergeS = (performance.now() - started) / 1000;
     progress(`converged in ${convergeS.toFixed(2)} s`);
     clearInterval(watchLeader);
+    await leaderMemory('at convergence');
     const lead = await leader();
     if (lead?.child.process.pid !== undefined) leaders.add(lead.child.process.pid);
     const leaderRssMb = Math.max(0, ...[...leaders].map(peakRssMb));

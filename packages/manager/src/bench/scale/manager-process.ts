@@ -36,6 +36,12 @@ async function start(order: Extract<ToManager, { type: 'start' }>): Promise<void
   send({ type: 'ready' });
 }
 
+function memoryMb(): Extract<FromManager, { type: 'status' }>['memory'] {
+  const { rss, heapUsed, external } = process.memoryUsage();
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+  return { rss: mb(rss), heapUsed: mb(heapUsed), external: mb(external) };
+}
+
 process.on('message', (message: ToManager) => {
   if (message.type === 'start') {
     start(message).catch((error: unknown) => {
@@ -47,6 +53,7 @@ process.on('message', (message: ToManager) => {
       type: 'status',
       isLeader: manager?.isLeader ?? false,
       voters: manager?.isLeader ? manager.raft.status().conf.voters.length : 0,
+      memory: memoryMb(),
     });
   } else if (message.type === 'stop') {
     void (manager?.stop({ transferLeadership: false }) ?? Promise.resolve()).finally(() =>
