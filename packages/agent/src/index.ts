@@ -28,6 +28,7 @@ export type { ReporterTimers, ReportFn } from './executor/status-reporter.js';
 export {
   type CompiledTaskExecutorOptions,
   compileTaskExecutorOptions,
+  DEFAULT_TASK_PARALLELISM,
   TaskExecutor,
   type TaskExecutorOptions,
   type TaskExecutorState,

@@ -148,18 +148,52 @@ describe('TaskExecutor', () => {
     expect(runtime.containers.size).toBe(0);
   });
 
-  it('TaskExecutor: pulls a missing image before it creates the container', async () => {
+  it('TaskExecutor: pulls a missing image and creates the container again when the first create finds no image', async () => {
     const runtime = new FakeContainerRuntime({ registry: ['nginx:1'] });
     const { executor, states, quiet } = await setup({ runtime });
     executor.update(assignments(task('t1', {}, { image: 'nginx:1' })));
     await quiet();
-    expect(runtime.calls.slice(0, 4)).toEqual([
+    expect(runtime.calls.slice(0, 5)).toEqual([
       'list {"org.shoal.node.id":"n1"}',
+      'create web.1.t1',
       'imageExists nginx:1',
       'pullImage nginx:1',
       'create web.1.t1',
     ]);
     expect(states('t1').at(-1)).toBe('RUNNING');
+  });
+
+  it('TaskExecutor: makes one engine call per state when the image is there: create, start, one inspect', async () => {
+    const { runtime, executor, states, quiet } = await setup();
+    executor.update(assignments(task('t1')));
+    await quiet();
+    expect(states('t1').at(-1)).toBe('RUNNING');
+    expect(runtime.calls.filter((c) => !c.startsWith('list'))).toEqual([
+      'create web.1.t1',
+      'start web.1.t1',
+      'inspect web.1.t1',
+    ]);
+  });
+
+  it('TaskExecutor: reports a new state while an earlier report still waits for the manager, two calls at most', async () => {
+    const calls: string[][] = [];
+    let release!: () => void;
+    const committed = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { executor, quiet } = await setup({
+      report: async (updates) => {
+        calls.push(updates.map((u) => S[u.status!.state].replace('TASK_STATE_', '')));
+        await committed;
+      },
+    });
+    executor.update(assignments(task('t1')));
+    await quiet();
+    const whileWaiting = calls.map((batch) => batch.join(' '));
+    release();
+    await quiet();
+    expect(whileWaiting).toEqual(['ACCEPTED PREPARING', 'READY']);
+    expect(calls.flat()).toEqual(['ACCEPTED', 'PREPARING', 'READY', 'STARTING', 'RUNNING']);
   });
 
   it('TaskExecutor: prepares but does not start when desired READY', async () => {

@@ -1,10 +1,10 @@
 // Runs this node's assigned tasks on its container engine. Every change (a new
 // assignment set, an engine event, an operation done) triggers one reconcile pass that
 // compares each task's desired state with what the executor last saw and starts at most
-// one operation per task: prepare (image check, pull if missing, create), start, observe (inspect after
-// an event), stop, or remove. Operations run through a bounded pool (4 at a time by
-// default, about what one dockerd handles before its create/start latency grows), and
-// each reports its transitions forward only, with their time, through the StatusReporter.
+// one operation per task: prepare (create; pull and create again if the image is
+// missing), start, observe (inspect after an event), stop, or remove. Operations run
+// through a bounded pool (DEFAULT_TASK_PARALLELISM at a time by default), and each
+// reports its transitions forward only, with their time, through the StatusReporter.
 // On its first assignment set the executor adopts the containers an earlier agent left
 // (adoption.ts) instead of starting anything twice. When the node leaves the swarm,
 // removeAll() stops and removes every container of the node's tasks.
@@ -36,6 +36,12 @@ import {
 
 const S = pb.TaskState;
 
+/**
+ * Container operations one executor runs at once by default: about what one dockerd
+ * handles before its create/start latency grows.
+ */
+export const DEFAULT_TASK_PARALLELISM = 4;
+
 /** Options of {@link TaskExecutor.start}. */
 export interface TaskExecutorOptions {
   readonly runtime: ContainerRuntime;
@@ -44,7 +50,7 @@ export interface TaskExecutorOptions {
   /** Sends status updates to the manager (the AgentSession's `reportTaskStatus`). */
   readonly report: ReportFn;
   readonly log: Logger;
-  /** Container operations in flight at once. @default 4 */
+  /** Container operations in flight at once. @default DEFAULT_TASK_PARALLELISM (4) */
   readonly parallelism?: number;
   /** Pause before a failed report or a failed stop/remove is tried again. @default 1000 */
   readonly retryMs?: number;
@@ -72,7 +78,7 @@ export function compileTaskExecutorOptions(
   options: TaskExecutorOptions,
 ): CompiledTaskExecutorOptions {
   const o: CompiledTaskExecutorOptions = {
-    parallelism: 4,
+    parallelism: DEFAULT_TASK_PARALLELISM,
     retryMs: 1000,
     timers: SYSTEM_TIMERS,
     now: () => new Date(),
@@ -574,19 +580,25 @@ export class TaskExecutor {
     this.#push(record, { state: S.TASK_STATE_ACCEPTED, message: 'accepted', err: '' });
     this.#push(record, { state: S.TASK_STATE_PREPARING, message: 'preparing', err: '' });
     try {
-      if (!(await this.#runtime.imageExists(image))) {
+      const options = renderContainerSpec(task, this.#renderContext(task));
+      // Create first and look for the image only when that fails, as `docker run` does:
+      // one engine call when the image is there, which is nearly always.
+      try {
+        record.containerId = await this.#runtime.create(options);
+      } catch (error) {
+        // Unknown whether the image is there: the create's own error says most.
+        if (await this.#runtime.imageExists(image).catch(() => true)) throw error;
         try {
           await this.#runtime.pullImage(image, this.#abort.signal);
-        } catch (error) {
+        } catch (pullError) {
           // Rejected once and for all: the orchestrator decides whether to try again
           // (on this node or another), not a loop here.
-          this.#log.warn({ err: error, taskId: task.id, image }, 'image pull failed');
+          this.#log.warn({ err: pullError, taskId: task.id, image }, 'image pull failed');
           this.#push(record, missingImage(image));
           return;
         }
+        record.containerId = await this.#runtime.create(options);
       }
-      const options = renderContainerSpec(task, this.#renderContext(task));
-      record.containerId = await this.#runtime.create(options);
     } catch (error) {
       this.#push(record, failedCall('create container', error));
       return;
