@@ -1,5 +1,6 @@
 // What the lab benchmarks share: forming a swarm through `shoal`, polling with a
 // deadline, percentiles, and the output contract (progress on stderr, one JSON line last).
+import { type LocalApiClient, LocalClient, parseDaemonAddress, runShoal } from '@shoal/cli';
 import { shoalOk } from '../kit/lab-shoal.js';
 import { Lab } from '../lab/index.js';
 
@@ -66,9 +67,12 @@ export function percentile(samples: readonly number[], p: number): number {
 
 /** How many tasks of `service` are running now (current tasks, not history). */
 export async function runningTasks(lab: Lab, service: string): Promise<{ Node: string }[]> {
-  const rows = JSON.parse(
-    await shoalOk(lab, 'm1', ['service', 'ps', '--format', 'json', service]),
-  ) as {
+  return runningRows(await shoalOk(lab, 'm1', ['service', 'ps', '--format', 'json', service]));
+}
+
+/** The running current tasks (not history) in the output of `service ps --format json`. */
+export function runningRows(psJson: string): { Node: string }[] {
+  const rows = JSON.parse(psJson) as {
     Name: string;
     Node: string;
     DesiredState: string;
@@ -80,6 +84,66 @@ export async function runningTasks(lab: Lab, service: string): Promise<{ Node: s
       r.CurrentState.startsWith('Running') &&
       !r.Name.startsWith('\\_'),
   );
+}
+
+/**
+ * `shoal` run in this process by the CLI's own code (`runShoal`) through one connection
+ * to a node's shoald that stays open: what the command prints, without a process (and
+ * a Node.js start-up) per call, which on a 2-core machine takes CPU from the engines a
+ * benchmark measures and delays what it sees.
+ */
+export class InProcessShoal {
+  readonly #client: LocalClient;
+  /** The client as each command gets it: every command closes its connection when done. */
+  readonly #kept: LocalApiClient;
+  readonly #socket: string;
+
+  private constructor(client: LocalClient, socket: string) {
+    this.#client = client;
+    this.#socket = socket;
+    this.#kept = {
+      version: () => client.version(),
+      info: () => client.info(),
+      swarmInit: (request) => client.swarmInit(request),
+      swarmJoin: (request) => client.swarmJoin(request),
+      swarmLeave: (request) => client.swarmLeave(request),
+      control: client.control,
+      close: () => {},
+    };
+  }
+
+  /** Connects to the shoald of lab node `node` and makes one call, so the channel is up. */
+  static async connect(lab: Lab, node: string): Promise<InProcessShoal> {
+    const socket = lab.node(node).paths.shoaldSocket;
+    const shoal = new InProcessShoal(
+      await LocalClient.connect(parseDaemonAddress(`unix://${socket}`)),
+      socket,
+    );
+    await shoal.run(['version']);
+    return shoal;
+  }
+
+  /** Runs `shoal ARGS` and returns its stdout; throws with its error line on failure. */
+  async run(args: readonly string[]): Promise<string> {
+    let out = '';
+    let err = '';
+    const code = await runShoal(args, {
+      out: (text) => {
+        out += text;
+      },
+      err: (text) => {
+        err += text;
+      },
+      env: { SHOAL_HOST: `unix://${this.#socket}` },
+      connect: async () => this.#kept,
+    });
+    if (code !== 0) throw new Error(`shoal ${args.join(' ')}: exit ${code}: ${err.trim()}`);
+    return out;
+  }
+
+  close(): void {
+    this.#client.close();
+  }
 }
 
 /** Runs `main` with a lab that is always taken down, and prints its result as the last line. */

@@ -1,16 +1,21 @@
 // `npm run -s bench:converge -- --json`: how long `shoal service create --detach
-// --replicas 30` takes until `service ps` shows all 30 running in a 3-node lab, against
-// the engine floor measured in the same run: 30 `docker run -d --network none IMAGE
-// sleep 3600`, 10 per node, 4 at a time per node (the agent's executor runs 4 container
-// operations at a time). Prints {"replicas", "shoal_s", "engine_floor_s", "ratio"}.
+// --replicas 30` takes until `service ps --format json` shows all 30 running in a 3-node
+// lab, against the engine floor measured in the same run: 30 `docker run -d --network
+// none IMAGE sleep 3600`, 10 per node, 4 at a time per node (the agent's executor runs 4
+// container operations at a time). The create is the real `shoal` command on m1; the
+// polling (every 100 ms) runs `service ps --format json` through the CLI's own code in
+// this process over one connection to m1's shoald, so a poll costs no process start.
+// Prints {"replicas", "shoal_s", "engine_floor_s", "ratio", "per_node_parallelism"}.
 
+import { DEFAULT_TASK_PARALLELISM } from '@shoal/agent';
 import { shoalOk } from '../kit/lab-shoal.js';
 import { type Lab, TASK_IMAGE } from '../lab/index.js';
-import { log, runBench, runningTasks, smallSwarmLab, until } from './bench-lab.js';
+import { InProcessShoal, log, runBench, runningRows, smallSwarmLab, until } from './bench-lab.js';
 
 const REPLICAS = 30;
 const NODES = ['m1', 'w1', 'w2'];
-const PER_NODE_PARALLELISM = 4;
+/** The floor runs its containers as the agents' executors do: this many at a time per node. */
+const PER_NODE_PARALLELISM = DEFAULT_TASK_PARALLELISM;
 
 async function engineFloor(lab: Lab): Promise<number> {
   const started = Date.now();
@@ -52,6 +57,15 @@ async function engineFloor(lab: Lab): Promise<number> {
 }
 
 async function shoalConverge(lab: Lab): Promise<number> {
+  const shoal = await InProcessShoal.connect(lab, 'm1');
+  try {
+    return await timeConverge(lab, shoal);
+  } finally {
+    shoal.close();
+  }
+}
+
+async function timeConverge(lab: Lab, shoal: InProcessShoal): Promise<number> {
   const started = Date.now();
   await shoalOk(lab, 'm1', [
     'service',
@@ -67,7 +81,10 @@ async function shoalConverge(lab: Lab): Promise<number> {
   ]);
   await until(
     `${REPLICAS} running`,
-    async () => ((await runningTasks(lab, 'bench')).length === REPLICAS ? true : undefined),
+    async () => {
+      const ps = await shoal.run(['service', 'ps', '--format', 'json', 'bench']);
+      return runningRows(ps).length === REPLICAS ? true : undefined;
+    },
     {
       intervalMs: 100,
     },
@@ -88,5 +105,6 @@ runBench(async () => {
     shoal_s: Number(shoalS.toFixed(2)),
     engine_floor_s: Number(floor.toFixed(2)),
     ratio: Number((shoalS / floor).toFixed(2)),
+    per_node_parallelism: PER_NODE_PARALLELISM,
   };
 });
