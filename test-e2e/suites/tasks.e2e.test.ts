@@ -1,5 +1,8 @@
 // Tasks on real nodes: `shoal service create` starts containers on the lab's engines,
 // and the cluster heals itself when containers, nodes and daemons die.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   eventually,
@@ -56,6 +59,44 @@ function total(byNode: Map<string, TaskRow[]>): number {
 }
 
 const h = (name: string) => lab.node(name).hostname;
+
+/**
+ * Runs `shoal service logs -f SERVICE` against m1's shoald and reads its lines until
+ * `done` holds of them, `maxLines` were read or `timeoutMs` passed; then kills it.
+ */
+async function followLogs(
+  service: string,
+  done: (lines: readonly string[]) => boolean,
+  { timeoutMs, maxLines }: { timeoutMs: number; maxLines: number },
+): Promise<string[]> {
+  const child = spawn('shoal', ['service', 'logs', '-f', service], {
+    env: { ...process.env, ...lab.env('m1') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = once(child, 'exit');
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const lines: string[] = [];
+  try {
+    for await (const line of createInterface({ input: child.stdout })) {
+      lines.push(line);
+      if (done(lines) || lines.length >= maxLines) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    child.kill('SIGKILL');
+    await exited;
+  }
+  if (!done(lines)) {
+    throw new Error(
+      `Follow logs of "${service}": not done after ${lines.length} lines (within ${timeoutMs} ms): ${stderr.trim()}`,
+    );
+  }
+  return lines;
+}
 
 describe('tasks on real nodes', () => {
   beforeAll(async () => {
@@ -327,6 +368,46 @@ describe('tasks on real nodes', () => {
     for (const line of bare)
       expect(line).toMatch(/^talk\.[12]@lab-[mw]\d +\| hello from [0-9a-f]{12}$/);
     await shoalOk('m1', ['service', 'rm', 'talk']);
+  });
+
+  it('service logs -f: 3 tasks printing 200 numbered lines over 20 s, each line shown once, in order, with Docker prefixes', async () => {
+    const lines = 200;
+    await shoalOk('m1', [
+      'service',
+      'create',
+      '--name',
+      'soak',
+      '--replicas',
+      '3',
+      '--stop-grace-period',
+      '1s',
+      TASK_IMAGE,
+      'sh',
+      '-c',
+      `i=0; while [ $i -lt ${lines} ]; do echo "line $i"; i=$((i+1)); usleep 100000; done; exec sleep 3600`,
+    ]);
+    try {
+      const last = `| line ${lines - 1}`;
+      const out = await followLogs(
+        'soak',
+        (seen) => seen.filter((l) => l.endsWith(last)).length === 3,
+        {
+          timeoutMs: 60_000,
+          maxLines: 3 * lines * 2,
+        },
+      );
+      const byTask = new Map<string, number[]>();
+      for (const line of out) {
+        const match = /^(soak\.[1-3]\.[a-z0-9]{12}@lab-[mw]\d+) +\| line (\d+)$/.exec(line);
+        expect(match, `line "${line}"`).not.toBeNull();
+        byTask.set(match![1]!, [...(byTask.get(match![1]!) ?? []), Number(match![2])]);
+      }
+      expect([...byTask.keys()].map((name) => name.split('.')[1]).sort()).toEqual(['1', '2', '3']);
+      const every = Array.from({ length: lines }, (_, i) => i);
+      for (const numbers of byTask.values()) expect(numbers).toEqual(every);
+    } finally {
+      await shoalOk('m1', ['service', 'rm', 'soak']);
+    }
   });
 
   it('swarm leave on a worker: its task containers are gone when the command returns', async () => {
