@@ -109,6 +109,7 @@ export {
   type ServiceLogsOptions,
 } from './logs/service-logs.js';
 export {
+  MANAGER_ELECTION_TICK,
   Manager,
   type ManagerOptions,
   type ManagerState,

@@ -59,6 +59,8 @@ export interface DispatcherOptions {
    * at 1,000, and 10,000 tasks starting (50,000 reports) take 50 writes. @default 1000
    */
   readonly statusBatchSize?: number;
+  /** Task status store updates in flight at once. @default 4 */
+  readonly statusFlushConcurrency?: number;
   /** Task status updates queued before new ones are refused (UNAVAILABLE). @default 10_000 */
   readonly statusQueueCapacity?: number;
   /** Quiet time an assignments stream waits for more changes. @default 100 */
@@ -100,6 +102,7 @@ export function compileDispatcherOptions(options: DispatcherOptions): CompiledDi
     sweepIntervalMs: options.sweepIntervalMs,
     statusFlushMs: options.statusFlushMs ?? 100,
     statusBatchSize: options.statusBatchSize ?? 1000,
+    statusFlushConcurrency: options.statusFlushConcurrency ?? 4,
     statusQueueCapacity: options.statusQueueCapacity ?? 10_000,
     assignmentsBatchMs: options.assignmentsBatchMs ?? 100,
     assignmentsBatchSize: options.assignmentsBatchSize ?? 100,
@@ -115,6 +118,7 @@ export function compileDispatcherOptions(options: DispatcherOptions): CompiledDi
   for (const name of [
     'statusFlushMs',
     'statusBatchSize',
+    'statusFlushConcurrency',
     'statusQueueCapacity',
     'assignmentsBatchMs',
     'assignmentsBatchSize',

@@ -210,6 +210,7 @@ export class Dispatcher {
       log: this.#log,
       flushMs: this.#o.statusFlushMs,
       batchSize: this.#o.statusBatchSize,
+      concurrency: this.#o.statusFlushConcurrency,
       capacity: this.#o.statusQueueCapacity,
       storeAttempts: this.#o.storeAttempts,
     });

@@ -13,7 +13,7 @@ const RUNNING = pb.TaskState.TASK_STATE_RUNNING;
 class GatedStore implements ClusterStore {
   readonly #inner: LocalClusterStore;
   writes = 0;
-  #release: (() => void) | undefined;
+  readonly #releases: (() => void)[] = [];
 
   constructor(inner: LocalClusterStore) {
     this.#inner = inner;
@@ -34,23 +34,22 @@ class GatedStore implements ClusterStore {
   async update(build: (tx: StoreTx) => void): Promise<void> {
     this.writes += 1;
     await new Promise<void>((resolve) => {
-      this.#release = resolve;
+      this.#releases.push(resolve);
     });
     await this.#inner.update(build);
   }
 
-  /** Lets the write in flight finish, and what it started run. */
+  /** Lets the oldest write in flight finish, and what it started run. */
   async release(): Promise<void> {
-    this.#release?.();
-    this.#release = undefined;
+    this.#releases.shift()?.();
     for (let i = 0; i < 10; i += 1) await Promise.resolve();
   }
 }
 
-async function setup() {
+async function setup(concurrency = 1, batchSize = 1000) {
   const inner = new LocalClusterStore(new MemoryStore());
   await inner.update((tx) => {
-    for (const id of ['t1', 't2']) {
+    for (const id of ['t1', 't2', 't3']) {
       tx.create('tasks', pb.Task.fromPartial({ id, nodeId: 'n1', status: { state: 0 } }));
     }
   });
@@ -61,7 +60,8 @@ async function setup() {
     clock,
     log: pino({ level: 'silent' }),
     flushMs: 100,
-    batchSize: 1000,
+    batchSize,
+    concurrency,
     capacity: 10_000,
     storeAttempts: 1,
   });
@@ -104,5 +104,17 @@ describe('TaskStatusBatcher', () => {
     expect(store.writes).toBe(2);
     await store.release();
     await second;
+  });
+
+  it('TaskStatusBatcher: proposes the next full batch while one waits for its commit, up to the limit', async () => {
+    const { store, report } = await setup(2, 1);
+    const done = [report('t1'), report('t2'), report('t3')];
+    expect(store.writes).toBe(2);
+    await store.release();
+    expect(store.writes).toBe(3);
+    await store.release();
+    await store.release();
+    await Promise.all(done);
+    expect(store.state.get('tasks', 't3')?.status?.state).toBe(RUNNING);
   });
 });

@@ -34,6 +34,11 @@ export interface TaskStatusBatcherOptions {
   readonly log: Logger;
   readonly flushMs: number;
   readonly batchSize: number;
+  /**
+   * Store updates in flight at once: while one waits for its Raft commit the next is
+   * proposed, and Raft carries those of one cycle in one entry.
+   */
+  readonly concurrency: number;
   readonly capacity: number;
   readonly storeAttempts: number;
 }
@@ -51,7 +56,8 @@ export class TaskStatusBatcher {
   readonly #pending = new Map<string, Pending>();
   /** The flush timer; armed while reports wait and no flush runs. */
   #timer: TimerHandle | undefined;
-  #flushing = false;
+  /** Store updates in flight. */
+  #flushes = 0;
   #closed = false;
 
   constructor(options: TaskStatusBatcherOptions) {
@@ -121,27 +127,29 @@ export class TaskStatusBatcher {
     this.#pending.clear();
   }
 
-  // Flushes when a batch is full or the oldest report has waited `flushMs`. Reports that
-  // came during a flush may have waited that long already: they go at once after it.
+  // Flushes when a batch is full or the oldest report has waited `flushMs`, with up to
+  // `concurrency` flushes in flight. Reports that came while every flush was busy may
+  // have waited that long already: they go as soon as one ends.
   #schedule(): void {
-    if (this.#flushing || this.#closed || this.#pending.size === 0) return;
-    // The map keeps insertion order, and a report joining a queued one keeps its place.
-    const oldest = this.#pending.values().next().value as Pending;
-    const waited = this.#o.clock.now() - oldest.since;
-    if (this.#pending.size >= this.#o.batchSize || waited >= this.#o.flushMs) {
+    while (this.#flushes < this.#o.concurrency && !this.#closed && this.#pending.size > 0) {
+      // The map keeps insertion order, and a report joining a queued one keeps its place.
+      const oldest = this.#pending.values().next().value as Pending;
+      const waited = this.#o.clock.now() - oldest.since;
+      if (this.#pending.size < this.#o.batchSize && waited < this.#o.flushMs) {
+        this.#timer ??= this.#o.clock.setTimeout(() => {
+          this.#timer = undefined;
+          this.#schedule();
+        }, this.#o.flushMs - waited);
+        return;
+      }
       if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer);
       this.#timer = undefined;
       void this.#flush();
-      return;
     }
-    this.#timer ??= this.#o.clock.setTimeout(() => {
-      this.#timer = undefined;
-      void this.#flush();
-    }, this.#o.flushMs - waited);
   }
 
   async #flush(): Promise<void> {
-    this.#flushing = true;
+    this.#flushes += 1;
     const batch = new Map<string, Pending>();
     for (const [taskId, pending] of this.#pending) {
       if (batch.size >= this.#o.batchSize) break;
@@ -179,7 +187,7 @@ export class TaskStatusBatcher {
         for (const ticket of pending.tickets) ticket.reject(failure);
       }
     } finally {
-      this.#flushing = false;
+      this.#flushes -= 1;
       this.#schedule();
     }
   }

@@ -60,11 +60,23 @@ export interface ManagerOptions {
   readonly log: Logger;
   /** @default 100 */
   readonly tickMs?: number;
+  /** Ticks without a leader before a follower campaigns. @default MANAGER_ELECTION_TICK */
+  readonly electionTick?: number;
   /** Test-only: certificates may live less than an hour. */
   readonly allowShortCertExpiry?: boolean;
   /** Recover from lost quorum: restart as the only Raft voter, keeping the state. */
   readonly forceNewCluster?: boolean;
 }
+
+/**
+ * A follower campaigns after [7, 14) ticks, 700 ms to 1.4 s, without hearing from the
+ * leader, and a leader steps down after 7 ticks without a quorum. The Raft library's
+ * 5 ticks made a manager busy applying a 10,000-task service miss its heartbeats: in
+ * bench:scale runs on 2 shared cores, 4 of 6 runs changed leader once or more while
+ * converging (9 to 80 s), none of two at 7 or 10 (10.0 and 11.4 s). Failover pays
+ * the longer wait (bench:failover).
+ */
+export const MANAGER_ELECTION_TICK = 7;
 
 /** `running` until `stop()`; then `stopped`. */
 export type ManagerState = 'running' | 'stopping' | 'stopped';
@@ -149,6 +161,7 @@ export class Manager {
       transport,
       stateMachine: storeStateMachine(state),
       tickMs: options.tickMs ?? 100,
+      raft: { electionTick: options.electionTick ?? MANAGER_ELECTION_TICK },
       logger: base,
       forceNewCluster: options.forceNewCluster === true,
     });

@@ -267,19 +267,27 @@ async function main(): Promise<void> {
     } finally {
       clearInterval(joinReport);
     }
+    // Workers by status, so a wait that fails says which nodes are missing or not Ready.
+    let workerStates: Record<string, number> = {};
     await pollUntil(
       async () => {
         const { nodes } = await unaryCall<pb.ListNodesResponse>((md, o, cb) =>
           c.listNodes({}, md, o, cb),
         );
-        const ready = nodes.filter(
-          (n) =>
-            n.role === pb.NodeRole.NODE_ROLE_WORKER &&
-            n.status?.state === pb.NodeStatus_State.STATE_READY,
-        ).length;
-        return ready === NODES;
+        workerStates = {};
+        for (const n of nodes) {
+          if (n.role !== pb.NodeRole.NODE_ROLE_WORKER) continue;
+          const state = pb.nodeStatus_StateToJSON(n.status?.state ?? 0);
+          workerStates[state] = (workerStates[state] ?? 0) + 1;
+        }
+        return workerStates.STATE_READY === NODES;
       },
-      { timeoutMs: 120_000, intervalMs: 500, what: `${NODES} Ready workers` },
+      {
+        timeoutMs: 120_000,
+        intervalMs: 500,
+        what: `${NODES} Ready workers`,
+        describe: () => workerStates,
+      },
     );
     progress(
       `${NODES} agents joined and Ready in ${((performance.now() - joinStarted) / 1000).toFixed(1)} s`,
