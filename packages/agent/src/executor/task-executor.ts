@@ -203,7 +203,7 @@ export class TaskExecutor {
     this.#schedule();
   }
 
-  /** Follows a stream of assignment sets until it ends or the executor closes. */
+  /** Follows a stream of assignment sets until it ends, `removeAll()` or `close()`. */
   async follow(
     assignments: AsyncIterable<{ readonly tasks: ReadonlyMap<string, pb.Task> }>,
   ): Promise<void> {
