@@ -1,5 +1,5 @@
 // One agent's Assignments stream: the full set of its tasks, then the changes, batched
-// (a quiet period or a full batch) and coalesced per task while the stream is slow, so
+// (a batch period from the first change, or a full batch) and coalesced per task while the stream is slow, so
 // a burst of store writes costs one message and a slow agent costs bounded memory (at
 // most one pending change per task). A store reset or a watch that fell behind starts
 // over with a new COMPLETE message, which the agent handles as after a reconnect.
@@ -128,9 +128,9 @@ export class AssignmentsStream {
       this.#send();
       return;
     }
-    // A quiet period: every change restarts the wait, bounded by the batch size above.
-    if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer);
-    this.#timer = this.#o.clock.setTimeout(() => {
+    // Timed from the first change waiting, not the last: a steady trickle of changes
+    // (tasks placed in several transactions) must not hold back the ones already due.
+    this.#timer ??= this.#o.clock.setTimeout(() => {
       this.#timer = undefined;
       this.#send();
     }, this.#o.batchMs);

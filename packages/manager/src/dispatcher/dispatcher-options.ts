@@ -63,7 +63,7 @@ export interface DispatcherOptions {
   readonly statusFlushConcurrency?: number;
   /** Task status updates queued before new ones are refused (UNAVAILABLE). @default 10_000 */
   readonly statusQueueCapacity?: number;
-  /** Quiet time an assignments stream waits for more changes. @default 100 */
+  /** Longest an assignments stream holds a change while more may come. @default 100 */
   readonly assignmentsBatchMs?: number;
   /** Changes that make an assignments stream send at once. @default 100 */
   readonly assignmentsBatchSize?: number;

@@ -607,6 +607,27 @@ describe('Dispatcher', () => {
     ]);
   });
 
+  it('Dispatcher: sends waiting assignment changes 100 ms after the first when more keep coming', async () => {
+    harness = await Harness.create();
+    await harness.addNodes('n1');
+    await harness.dispatcher.start();
+    const sessionId = (await harness.connect('n1')).get('n1')!;
+    const stream = harness.openAssignments('n1', sessionId);
+    // A task every 60 ms: a wait restarted by each change would never end.
+    for (const id of ['t1', 't2', 't3']) {
+      await harness.store.update((tx) => tx.create('tasks', task(id, 'n1', S.TASK_STATE_ASSIGNED)));
+      await harness.advance(60, 20);
+    }
+    const sent = stream.written
+      .slice(1)
+      .map((m) =>
+        m.changes.map((c) =>
+          c.assignment?.item?.$case === 'task' ? c.assignment.item.task.id : '',
+        ),
+      );
+    expect(sent).toEqual([['t1', 't2']]);
+  });
+
   it('Dispatcher: sends the networks of assigned tasks and removes them with their last task', async () => {
     harness = await Harness.create();
     await harness.addNodes('n1');
