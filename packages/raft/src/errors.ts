@@ -7,6 +7,8 @@ export const RaftErrorCode = {
   NotLeader: 'SHOAL_RAFT_NOT_LEADER',
   /** User: the leader refused a proposal (transfer in progress, too much uncommitted data, pending change). */
   ProposalDropped: 'SHOAL_RAFT_PROPOSAL_DROPPED',
+  /** User: a proposal went to a leader that was replaced before its entry reached this member; outcome unknown. */
+  LeaderChanged: 'SHOAL_RAFT_LEADER_CHANGED',
   /** System: the requested log index was compacted into a snapshot. */
   Compacted: 'SHOAL_RAFT_COMPACTED',
   /** System: the requested log index is not in the log (yet). */
@@ -90,6 +92,27 @@ export class ProposalDroppedError extends RaftError {
 
   static override [Symbol.hasInstance](value: unknown): boolean {
     return brandCheck(value, RaftErrorCode.ProposalDropped);
+  }
+}
+
+/**
+ * A follower forwarded a proposal to a leader that another one replaced before the entry
+ * reached this member: it was most likely lost with the old leader, but may still
+ * commit through the new one, so retry idempotently. Fails the call at the leader
+ * change instead of at the request timeout.
+ */
+export class LeaderChangedError extends RaftError {
+  constructor(oldLeader: number, newLeader: number, options?: { cause?: unknown }) {
+    super(
+      RaftErrorCode.LeaderChanged,
+      `Propose failed: forwarded to leader ${oldLeader}, which member ${newLeader} replaced before the entry arrived here: outcome unknown, retry`,
+      options,
+    );
+    this.name = 'LeaderChangedError';
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return brandCheck(value, RaftErrorCode.LeaderChanged);
   }
 }
 

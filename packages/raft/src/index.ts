@@ -30,6 +30,7 @@ export { NO_MEMBER } from './core/types.js';
 export {
   CompactedError,
   CorruptLogError,
+  LeaderChangedError,
   NotLeaderError,
   ProposalDroppedError,
   RaftError,

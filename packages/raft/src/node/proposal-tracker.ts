@@ -114,6 +114,20 @@ export class ProposalTracker<R> {
     }
   }
 
+  /**
+   * Fails the callers whose proposals left this member (forwarded to a leader) and are
+   * not in its log: after that leader was replaced they will most likely never show up.
+   */
+  rejectForwarded(err: unknown): void {
+    const kept = new Set(this.#queued.map((it) => it.seq));
+    for (const seqs of this.#byIndex.values()) for (const seq of seqs) kept.add(seq);
+    for (const [seq, w] of this.#pending) {
+      if (kept.has(seq)) continue;
+      this.#pending.delete(seq);
+      w.reject(err);
+    }
+  }
+
   /** Fails every pending caller (the node stopped). */
   rejectAll(err: unknown): void {
     for (const w of this.#pending.values()) w.reject(err);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodePut, KvStore } from '../bench/kv-store.js';
 import type { Message, RaftId } from '../core/types.js';
-import { ProposalDroppedError, RaftStoppedError } from '../errors.js';
+import { LeaderChangedError, ProposalDroppedError, RaftStoppedError } from '../errors.js';
 import type { RaftTransport, TransportHandler } from '../transport/raft-transport.js';
 import { RaftNode } from './raft-node.js';
 
@@ -86,6 +86,45 @@ describe('RaftNode under partition', () => {
     const err = await lost.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProposalDroppedError);
     expect((err as Error).message).toMatch(/was overwritten by a new leader before it committed/);
+  });
+});
+
+describe('RaftNode forwarding across a leader change', () => {
+  it('RaftNode: fails a proposal forwarded to a leader that was cut off once another leads, well before the timeout', async () => {
+    root = await mkdtemp(join(tmpdir(), 'shoal-raft-forward-'));
+    const net = new MemoryNetwork();
+    const ids = [1, 2, 3];
+    for (const id of ids) {
+      nodes.push(
+        await RaftNode.create({
+          id,
+          peers: ids,
+          dataDir: join(root, `m${id}`),
+          transport: net.transport(id),
+          stateMachine: new KvStore(),
+          tickMs: 10,
+          requestTimeoutMs: 20_000,
+        }),
+      );
+    }
+    await waitFor(() => nodes.some((n) => n.isLeader));
+    const old = nodes.find((n) => n.isLeader)!;
+    const follower = nodes.find((n) => !n.isLeader)!;
+    await waitFor(() => follower.leaderId === old.id);
+    // As a frozen host: the leader hears nothing and says nothing.
+    net.cut.add(old.id);
+    const started = Date.now();
+    const forwarded = follower.propose(encodePut(Buffer.from('f'), Buffer.from('1')));
+    const err = await forwarded.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LeaderChangedError);
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `forwarded to leader ${old.id}, which member \\d+ replaced .*outcome unknown, retry`,
+      ),
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // The member retried at once lands its write through the new leader.
+    await follower.propose(encodePut(Buffer.from('f'), Buffer.from('2')));
   });
 });
 

@@ -17,7 +17,12 @@ import type {
   Rng,
   Role,
 } from '../core/types.js';
-import { NotLeaderError, ProposalDroppedError, RaftStoppedError } from '../errors.js';
+import {
+  LeaderChangedError,
+  NotLeaderError,
+  ProposalDroppedError,
+  RaftStoppedError,
+} from '../errors.js';
 import { FileStorage } from '../storage/file-storage.js';
 import type { RaftTransport } from '../transport/raft-transport.js';
 import { armDeadline, guardedWaiter, type Waiter } from './deadline.js';
@@ -132,6 +137,8 @@ export class RaftNode<R = unknown> {
   #snapshotIndex: number;
   #term = 0;
   #leader: RaftId = 0;
+  /** The last leader known (never 0 once one was): where follower proposals went. */
+  #lastLeader: RaftId = 0;
   #role: Role = 'follower';
   /**
    * Sequence numbers tag our proposals in the log. They must never repeat across
@@ -669,6 +676,16 @@ export class RaftNode<R = unknown> {
       this.#leader = leader;
       this.#log?.info({ term: this.#term, leader }, 'raft leader changed');
       this.#emit({ type: 'leaderChanged', term: this.#term, leaderId: leader });
+    }
+    // Proposals forwarded to a leader that another replaced are most likely gone with it:
+    // fail them now, so callers retry at once rather than at the request timeout. (A
+    // flap to "no leader" and back to the same one under load fails nothing.)
+    if (leader !== 0 && leader !== this.#lastLeader) {
+      const old = this.#lastLeader;
+      this.#lastLeader = leader;
+      if (old !== 0 && old !== this.id) {
+        this.#proposals.rejectForwarded(new LeaderChangedError(old, leader));
+      }
     }
   }
 
