@@ -90,7 +90,7 @@ describe('RaftNode under partition', () => {
 });
 
 describe('RaftNode forwarding across a leader change', () => {
-  it('RaftNode: fails a proposal forwarded to a leader that was cut off once another leads, well before the timeout', async () => {
+  it('RaftNode: fails a proposal forwarded to a leader that was cut off and asks the new leader again for a read, once another leads', async () => {
     root = await mkdtemp(join(tmpdir(), 'shoal-raft-forward-'));
     const net = new MemoryNetwork();
     const ids = [1, 2, 3];
@@ -115,6 +115,7 @@ describe('RaftNode forwarding across a leader change', () => {
     net.cut.add(old.id);
     const started = Date.now();
     const forwarded = follower.propose(encodePut(Buffer.from('f'), Buffer.from('1')));
+    const read = follower.readIndex();
     const err = await forwarded.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LeaderChangedError);
     expect((err as Error).message).toMatch(
@@ -122,6 +123,9 @@ describe('RaftNode forwarding across a leader change', () => {
         `forwarded to leader ${old.id}, which member \\d+ replaced .*outcome unknown, retry`,
       ),
     );
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // A read, which changes nothing, is asked of the new leader again instead.
+    expect(await read).toBeGreaterThan(0);
     expect(Date.now() - started).toBeLessThan(10_000);
     // The member retried at once lands its write through the new leader.
     await follower.propose(encodePut(Buffer.from('f'), Buffer.from('2')));

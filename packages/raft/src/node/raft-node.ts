@@ -512,6 +512,18 @@ export class RaftNode<R = unknown> {
     });
   }
 
+  #resendReads(): void {
+    if (this.#state === 'stopped' || this.#leader === 0) return;
+    for (const key of this.#reads.keys()) {
+      try {
+        this.#raw.readIndex(Buffer.from(key, 'hex'));
+      } catch {
+        // No leader again: the read waits for its deadline, as any other.
+      }
+    }
+    this.#schedule();
+  }
+
   #waitApplied(index: number, signal: AbortSignal | undefined): Promise<number> {
     if (this.#applied >= index) return Promise.resolve(index);
     return new Promise<number>((resolve, reject) => {
@@ -686,6 +698,8 @@ export class RaftNode<R = unknown> {
       if (old !== 0 && old !== this.id) {
         this.#proposals.rejectForwarded(new LeaderChangedError(old, leader));
       }
+      // Reads have no effect to duplicate: ask the new leader again, after this Ready.
+      if (old !== 0 && this.#reads.size > 0) setImmediate(() => this.#resendReads());
     }
   }
 
