@@ -52,7 +52,11 @@ export interface DispatcherOptions {
   readonly graceMs?: number;
   /** How often deadlines are checked. @default period / 5 */
   readonly sweepIntervalMs?: number;
-  /** Task status updates wait at most this long for their store update. @default 100 */
+  /**
+   * Task status updates wait at most this long for their store update, gathering the
+   * reports of one burst; under load, reports gather while writes are in flight.
+   * @default 10
+   */
   readonly statusFlushMs?: number;
   /**
    * Task status updates written by one store update at most: about 0.5 MB of Raft entry
@@ -63,7 +67,10 @@ export interface DispatcherOptions {
   readonly statusFlushConcurrency?: number;
   /** Task status updates queued before new ones are refused (UNAVAILABLE). @default 10_000 */
   readonly statusQueueCapacity?: number;
-  /** Longest an assignments stream holds a change while more may come. @default 100 */
+  /**
+   * Longest an assignments stream holds a change while more may come: long enough to
+   * send one store transaction's changes in one message. @default 10
+   */
   readonly assignmentsBatchMs?: number;
   /** Changes that make an assignments stream send at once. @default 100 */
   readonly assignmentsBatchSize?: number;
@@ -100,11 +107,11 @@ export function compileDispatcherOptions(options: DispatcherOptions): CompiledDi
     downTimeoutFactor: options.downTimeoutFactor ?? DEFAULT_DOWN_TIMEOUT_FACTOR,
     graceMs: options.graceMs,
     sweepIntervalMs: options.sweepIntervalMs,
-    statusFlushMs: options.statusFlushMs ?? 100,
+    statusFlushMs: options.statusFlushMs ?? 10,
     statusBatchSize: options.statusBatchSize ?? 1000,
     statusFlushConcurrency: options.statusFlushConcurrency ?? 4,
     statusQueueCapacity: options.statusQueueCapacity ?? 10_000,
-    assignmentsBatchMs: options.assignmentsBatchMs ?? 100,
+    assignmentsBatchMs: options.assignmentsBatchMs ?? 10,
     assignmentsBatchSize: options.assignmentsBatchSize ?? 100,
     downBatchSize: options.downBatchSize ?? 500,
     storeAttempts: options.storeAttempts ?? 5,

@@ -608,7 +608,7 @@ describe('Dispatcher', () => {
   });
 
   it('Dispatcher: sends waiting assignment changes 100 ms after the first when more keep coming', async () => {
-    harness = await Harness.create();
+    harness = await Harness.create({ assignmentsBatchMs: 100 });
     await harness.addNodes('n1');
     await harness.dispatcher.start();
     const sessionId = (await harness.connect('n1')).get('n1')!;
