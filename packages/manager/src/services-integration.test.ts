@@ -224,9 +224,11 @@ function startSampling(probe: () => unknown, intervalMs: number): { stop(): Prom
     }
   })();
   return {
+    // One last sample: what the test waited for may have come after the one before.
     stop: async () => {
       sampling = false;
       await loop;
+      await probe();
     },
   };
 }
