@@ -28,7 +28,12 @@ export function withTaskStatus(
   return { ...task, status };
 }
 
-/** Equality of two statuses by their wire form (the generated code has no `equals`). */
+/**
+ * Equality of two statuses by their wire form (the generated code has no `equals`),
+ * after the cheap fields: nearly every report changes the state, and encoding both
+ * sides of 50,000 reports was a tenth of what a 10,000-task start allocated.
+ */
 function sameStatus(a: pb.TaskStatus, b: pb.TaskStatus): boolean {
+  if (a.state !== b.state || a.message !== b.message || a.err !== b.err) return false;
   return Buffer.from(pb.TaskStatus.encode(a).finish()).equals(pb.TaskStatus.encode(b).finish());
 }

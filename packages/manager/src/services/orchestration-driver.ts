@@ -20,6 +20,7 @@ import { hasTaskEnded, isTaskWanted, observedState } from '../orchestrator/task-
 import { planUpdate } from '../orchestrator/updater.js';
 import { schedule } from '../scheduler/schedule.js';
 import type { ClusterStore } from '../store/cluster-store.js';
+import type { MemoryStore } from '../store/memory-store.js';
 import type { StoreEvent } from '../store/store-watch.js';
 import { ChangeSet, writeChange } from './task-changes.js';
 
@@ -216,7 +217,7 @@ export class OrchestrationDriver {
       this.#dirty.add(event.object.id);
     } else if (event.table === 'tasks') {
       if (event.type === 'delete' || hasTaskEnded(event.object)) this.#roomChanged = true;
-      if (mattersToOrchestration(event)) this.#dirty.add(event.object.serviceId);
+      if (mattersToOrchestration(event, this.#store.state)) this.#dirty.add(event.object.serviceId);
     } else if (event.table === 'nodes' || event.table === 'clusters') {
       // Nodes decide placement and global tasks; the cluster holds the history limit.
       this.#everything = true;
@@ -411,13 +412,21 @@ export class OrchestrationDriver {
 
 /**
  * Whether a task event can change an orchestration decision. Agents' progress from
- * ASSIGNED up to STARTING cannot (the cores act on tasks reaching RUNNING or ending,
- * on new, deleted and pending tasks), and skipping it saves a pass per status batch.
+ * ASSIGNED up to STARTING cannot (the cores act on tasks ending, on new, deleted and
+ * pending ones), and reaching RUNNING only moves a rolling update on: skipping the rest
+ * saves a pass over the whole service per status batch (10,000 tasks starting made
+ * passes a quarter of what the leader allocated).
  */
-function mattersToOrchestration(event: StoreEvent & { table: 'tasks' }): boolean {
+function mattersToOrchestration(
+  event: StoreEvent & { table: 'tasks' },
+  state: MemoryStore,
+): boolean {
   if (event.type !== 'update') return true;
-  const state = observedState(event.object);
-  return state < TASK_STATE_ASSIGNED || state >= TASK_STATE_RUNNING;
+  const observed = observedState(event.object);
+  if (observed < TASK_STATE_ASSIGNED || observed > TASK_STATE_RUNNING) return true;
+  if (observed < TASK_STATE_RUNNING) return false;
+  const service = state.get('services', event.object.serviceId);
+  return service !== undefined && isUpdating(service);
 }
 
 /**
