@@ -30,6 +30,7 @@ export type FromManager =
       /** process.memoryUsage(), MiB: where a peak comes from. */
       readonly memory: {
         readonly rss: number;
+        readonly heapTotal: number;
         readonly heapUsed: number;
         readonly external: number;
       };

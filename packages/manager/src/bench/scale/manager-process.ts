@@ -37,9 +37,9 @@ async function start(order: Extract<ToManager, { type: 'start' }>): Promise<void
 }
 
 function memoryMb(): Extract<FromManager, { type: 'status' }>['memory'] {
-  const { rss, heapUsed, external } = process.memoryUsage();
+  const { rss, heapTotal, heapUsed, external } = process.memoryUsage();
   const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
-  return { rss: mb(rss), heapUsed: mb(heapUsed), external: mb(external) };
+  return { rss: mb(rss), heapTotal: mb(heapTotal), heapUsed: mb(heapUsed), external: mb(external) };
 }
 
 process.on('message', (message: ToManager) => {
