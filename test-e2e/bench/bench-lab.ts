@@ -65,11 +65,6 @@ export function percentile(samples: readonly number[], p: number): number {
   ]!;
 }
 
-/** How many tasks of `service` are running now (current tasks, not history). */
-export async function runningTasks(lab: Lab, service: string): Promise<{ Node: string }[]> {
-  return runningRows(await shoalOk(lab, 'm1', ['service', 'ps', '--format', 'json', service]));
-}
-
 /** The running current tasks (not history) in the output of `service ps --format json`. */
 export function runningRows(psJson: string): { Node: string }[] {
   const rows = JSON.parse(psJson) as {
