@@ -150,6 +150,31 @@ const cases: Case[] = [
     want: ['new RUNNING (starting)'],
   },
   {
+    name: 'reconcileReplicated: restarts a failed start-first new task beside the old one, held for the delay',
+    service: { replicas: 1, restart: { delayMs: 5000 } },
+    tasks: [run('old', 1), run('new', 1, { state: S.TASK_STATE_FAILED, createdMs: 1000 })],
+    nowMs: 2000,
+    want: ['new SHUTDOWN (task failed)', 'create 1 READY'],
+    wakeAtMs: 7000,
+  },
+  {
+    name: 'reconcileReplicated: releases a held restart after its delay while the start-first old task still runs',
+    service: { replicas: 1, restart: { delayMs: 5000 } },
+    tasks: [
+      run('old', 1),
+      dead('new', 1, 1000),
+      {
+        id: 'again',
+        slot: 1,
+        state: S.TASK_STATE_READY,
+        desired: S.TASK_STATE_READY,
+        createdMs: 2000,
+      },
+    ],
+    nowMs: 7000,
+    want: ['again RUNNING (starting)'],
+  },
+  {
     name: 'reconcileReplicated: shuts a failed task down without restart when the condition is none',
     service: { replicas: 1, restart: { condition: CONDITION_NONE } },
     tasks: [run('t1', 1, { state: S.TASK_STATE_FAILED })],

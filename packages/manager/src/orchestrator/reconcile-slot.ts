@@ -85,11 +85,37 @@ export function reconcileSlot(
     }
   }
 
+  const newest = sorted[sorted.length - 1];
+  const ended =
+    endedNow ??
+    (newest && newest.desiredState === TASK_STATE_SHUTDOWN && endedOnItsOwn(newest)
+      ? newest
+      : undefined);
+  // The slot's newest task ended on its own: restart it per the policy. A task still
+  // wanted beside it is older: the old task of a start-first update whose new task
+  // failed. It keeps running (the updater stops it once a new task runs) and the slot
+  // is restarted beside it, as Swarm's restart supervisor restarts every failed task,
+  // held for the delay like any restart; otherwise the updater would be left to make
+  // new tasks there with no delay at all.
+  if (ended && stillWanted.every((t) => compareTaskAge(t, ended) < 0)) {
+    const restart = shouldRestart(policy, ended, sorted, {
+      specVersion: ctx.service.specVersion,
+      now: ctx.now,
+    });
+    if (restart && place.mayCreate) {
+      const delay = restartDelayMs(policy);
+      actions.push(create(ctx, place, delay > 0 ? TASK_STATE_READY : TASK_STATE_RUNNING));
+      const wakeAt = delay > 0 ? new Date(ctx.now.getTime() + delay) : undefined;
+      return { actions, status: 'running', wakeAt };
+    }
+    if (stillWanted.length === 0) return { actions, status: restart ? 'free' : 'occupied' };
+  }
+
   if (stillWanted.length > 0) {
     let wakeAt: Date | undefined;
-    for (const task of stillWanted.filter((t) => t.desiredState === TASK_STATE_READY)) {
-      const blocked = sorted.some((o) => o !== task && isExecuting(o, ctx));
-      if (blocked) continue;
+    const blocked = sorted.some((o) => isStopping(o, ctx));
+    const held = blocked ? [] : stillWanted.filter((t) => t.desiredState === TASK_STATE_READY);
+    for (const task of held) {
       const until = heldUntilMs(task, sorted, policy);
       if (ctx.now.getTime() >= until) {
         actions.push({
@@ -105,24 +131,6 @@ export function reconcileSlot(
     return { actions, status: 'running', wakeAt };
   }
 
-  const newest = sorted[sorted.length - 1];
-  const ended =
-    endedNow ??
-    (newest && newest.desiredState === TASK_STATE_SHUTDOWN && endedOnItsOwn(newest)
-      ? newest
-      : undefined);
-  if (ended) {
-    const restart = shouldRestart(policy, ended, sorted, {
-      specVersion: ctx.service.specVersion,
-      now: ctx.now,
-    });
-    if (!restart) return { actions, status: 'occupied' };
-    if (!place.mayCreate) return { actions, status: 'free' };
-    const delay = restartDelayMs(policy);
-    actions.push(create(ctx, place, delay > 0 ? TASK_STATE_READY : TASK_STATE_RUNNING));
-    const wakeAt = delay > 0 ? new Date(ctx.now.getTime() + delay) : undefined;
-    return { actions, status: 'running', wakeAt };
-  }
   if (lostNow && place.mayCreate) {
     // The task did not fail, its node went away: replace it at once, no attempt counted.
     actions.push(create(ctx, place, TASK_STATE_RUNNING));
@@ -163,14 +171,18 @@ function isShedding(ctx: SlotContext, nodeId: string): boolean {
   return isNodeShedding(ctx.nodes.get(nodeId));
 }
 
-// Whether a task may still be executing on a live node, so that a held task of the same
-// slot must wait for it to stop (stop-first; no two tasks of a slot run at once).
-function isExecuting(task: pb.Task, ctx: SlotContext): boolean {
+// Whether a task being stopped may still be executing on a live node, so that a held
+// task of the same slot must wait for it (stop-first; no two tasks of a slot run at
+// once). A task still wanted does not hold it up: that is a start-first old task,
+// meant to run beside its replacement.
+function isStopping(task: pb.Task, ctx: SlotContext): boolean {
   const state = observedState(task);
-  if (state > TASK_STATE_RUNNING) return false;
-  if (state < TASK_STATE_ASSIGNED)
-    return isTaskWanted(task) && task.desiredState === TASK_STATE_RUNNING;
-  return !isShedding(ctx, task.nodeId);
+  return (
+    !isTaskWanted(task) &&
+    state >= TASK_STATE_ASSIGNED &&
+    state <= TASK_STATE_RUNNING &&
+    !isShedding(ctx, task.nodeId)
+  );
 }
 
 function stateWord(state: pb.TaskState): string {
