@@ -44,6 +44,7 @@ interface Case {
 
 const updating = { state: U.STATE_UPDATING, startedMs: 1000 };
 const three = [old('t1', 1), old('t2', 2), old('t3', 3)];
+const startFirstContinue = { order: ORDER_START_FIRST, failureAction: FAILURE_ACTION_CONTINUE };
 
 const cases: Case[] = [
   {
@@ -248,6 +249,82 @@ const cases: Case[] = [
     nowMs: 3500,
     want: [],
     wantStatus: 'STATE_COMPLETED: update completed',
+  },
+  // Start-first slots whose new task failed: the updater moves on and the old task stays;
+  // retrying the slot is the orchestrator's restart, with its delay.
+  {
+    name: 'planUpdate: moves to the next slot and keeps the old task when a start-first new task failed and the failure action is continue',
+    service: { replicas: 2, update: startFirstContinue },
+    status: updating,
+    tasks: [old('t1', 1), fresh('n1', 1, { ...replaced, createdMs: 1000 }), old('t2', 2)],
+    nowMs: 2000,
+    want: ['create 2 RUNNING'],
+  },
+  {
+    name: 'planUpdate: does not wait on a start-first slot whose new task failed while its restart is held',
+    service: { replicas: 3, update: startFirstContinue },
+    status: updating,
+    tasks: [
+      old('t1', 1),
+      fresh('n1', 1, { ...replaced, createdMs: 1000, statusMs: 2000 }),
+      fresh('n1b', 1, { state: S.TASK_STATE_NEW, desired: S.TASK_STATE_READY, createdMs: 2000 }),
+      old('t2', 2),
+      old('t3', 3),
+    ],
+    nowMs: 2500,
+    want: ['create 2 RUNNING'],
+  },
+  {
+    name: 'planUpdate: completes with the old tasks running when every start-first new task failed and the failure action is continue',
+    service: { replicas: 2, update: startFirstContinue },
+    status: updating,
+    tasks: [
+      old('t1', 1),
+      fresh('n1', 1, { ...replaced, createdMs: 1000, statusMs: 2000 }),
+      old('t2', 2),
+      fresh('n2', 2, { ...replaced, createdMs: 2000, statusMs: 3000 }),
+    ],
+    nowMs: 3500,
+    want: [],
+    wantStatus: 'STATE_COMPLETED: update completed',
+  },
+  {
+    name: 'planUpdate: starts no new update for a start-first slot whose new task failed in the completed one',
+    service: { replicas: 2, update: { order: ORDER_START_FIRST } },
+    status: { state: U.STATE_COMPLETED, startedMs: 1000 },
+    tasks: [
+      old('t1', 1),
+      fresh('n1', 1, { ...replaced, createdMs: 1000, statusMs: 2000 }),
+      old('t2', 2, stopped),
+      fresh('n2', 2, { createdMs: 2000, statusMs: 2500 }),
+    ],
+    nowMs: 9000,
+    want: [],
+  },
+  {
+    name: 'planUpdate: starts no new update for a start-first slot while the restart of its failed new task is held',
+    service: { replicas: 1, update: { order: ORDER_START_FIRST } },
+    status: { state: U.STATE_COMPLETED, startedMs: 1000 },
+    tasks: [
+      old('t1', 1),
+      fresh('n1', 1, { ...replaced, createdMs: 1000, statusMs: 2000 }),
+      fresh('n1b', 1, { state: S.TASK_STATE_READY, desired: S.TASK_STATE_READY, createdMs: 2000 }),
+    ],
+    nowMs: 3000,
+    want: [],
+  },
+  {
+    name: 'planUpdate: moves to the next slot and keeps the old task when a start-first new task failed within the max failure ratio',
+    service: { replicas: 3, update: { order: ORDER_START_FIRST, maxFailureRatio: 0.4 } },
+    status: updating,
+    tasks: [
+      old('t1', 1),
+      fresh('n1', 1, { ...replaced, createdMs: 1000, statusMs: 2000 }),
+      old('t2', 2),
+      old('t3', 3),
+    ],
+    nowMs: 2500,
+    want: ['create 2 RUNNING'],
   },
   {
     name: 'planUpdate: does not wait for a slot that a scale-down emptied during the update',

@@ -84,27 +84,34 @@ export function planUpdate(input: PlanUpdateInput, options: PlanUpdateOptions): 
   const dirty: Slot[] = [];
   let inFlight = 0;
   let active = state === U.STATE_UPDATING || rollingBack;
-  // The tasks of this update: the target spec, created since it started. An update not
+  // The tasks of the last update: the target spec, created since it started (this one,
+  // or the one that completed). Only an update under way has tasks of its own: one not
   // started yet has none, not even tasks the orchestrator created at this very `now`.
   const startedMs = service.updateStatus?.startedAt?.getTime() ?? 0;
-  const updated = active
+  const ofLastUpdate = service.updateStatus
     ? input.tasks.filter((t) => isSameTaskSpec(t.spec, target) && createdMs(t) >= startedMs)
     : [];
+  const lastIds = new Set(ofLastUpdate.map((t) => t.id));
+  const updated = active ? ofLastUpdate : [];
   const updatedIds = new Set(updated.map((t) => t.id));
   for (const slot of slots) {
     const wanted = slot.tasks.filter(isTaskWanted);
     const fresh = wanted.filter((t) => isSameTaskSpec(t.spec, target));
     const stale = wanted.filter((t) => !isSameTaskSpec(t.spec, target));
-    // A stop-first slot is in flight while a task of this update there is wanted and not
-    // running yet, unless one of the update's tasks there already ended on its own: as
-    // Swarm's updater stops waiting for its task when it fails (updateTask), the failure
-    // action decides what comes next, or `continue` would wait for ever on a task that
-    // keeps failing and restarting.
-    const starting = fresh.some(
-      (t) => updatedIds.has(t.id) && observedState(t) < TASK_STATE_RUNNING,
-    );
-    const failedHere = slot.tasks.some((t) => updatedIds.has(t.id) && endedOnItsOwn(t));
-    if (stale.length > 0 && fresh.length === 0) {
+    if (stale.length > 0 && fresh.some((t) => observedState(t) === TASK_STATE_RUNNING)) {
+      // Start-first: the old task goes once the new one runs.
+      for (const t of stale) actions.push(shutdown(t, 'updated'));
+    } else if (slot.tasks.some((t) => lastIds.has(t.id) && endedOnItsOwn(t))) {
+      // The slot is done for this update once one of the update's tasks there ended on
+      // its own. Swarm's updater stops waiting for its task when it fails (updateTask),
+      // leaves the failure action to decide what comes next and never makes another
+      // task for the slot itself: trying the slot again is the restart policy's job, with
+      // its delay (reconcileSlot), so `continue` neither loops on one slot nor waits for
+      // ever on a task that keeps failing. A start-first old task stays, as in Swarm,
+      // which stops it only once its replacement runs: the slot keeps its capacity. A
+      // completed update does not start again for such a slot; the user's next update
+      // (or its restart, once it runs) does.
+    } else if (stale.length > 0 && fresh.length === 0) {
       // Slots the orchestrator is emptying are not updated; nor global slots on a paused
       // node, which may take no new task: it keeps the old one, and a later step
       // updates it once the node is active again.
@@ -115,14 +122,9 @@ export function planUpdate(input: PlanUpdateInput, options: PlanUpdateOptions): 
           ? !node || !isNodeAcceptingTasks(node)
           : stale.some((t) => t.nodeId && isNodeShedding(nodes.get(t.nodeId))));
       if (!skip) dirty.push(slot);
-    } else if (stale.length > 0) {
-      // Start-first: the old task goes once the new one runs.
-      if (fresh.some((t) => observedState(t) === TASK_STATE_RUNNING)) {
-        for (const t of stale) actions.push(shutdown(t, 'updated'));
-      } else {
-        inFlight += 1;
-      }
-    } else if (starting && !failedHere) {
+    } else if (fresh.some((t) => updatedIds.has(t.id) && observedState(t) < TASK_STATE_RUNNING)) {
+      // In flight while a task of this update there is wanted and not running yet
+      // (stop-first: old task gone; start-first: old task beside it).
       inFlight += 1;
     }
   }
