@@ -7,8 +7,8 @@ import type { pb } from '@shoal/api';
 import { ShoalError } from '@shoal/api';
 import type { Logger } from 'pino';
 import type { ClusterStore } from '../store/cluster-store.js';
+import { withTaskStatus } from '../store/task-status.js';
 import type { DispatcherClock, TimerHandle } from './dispatcher-clock.js';
-import { withTaskStatus } from './task-status.js';
 import { updateWithRetry } from './update-with-retry.js';
 
 /** One submission waiting for its entries to be written. */
@@ -165,9 +165,9 @@ export class TaskStatusBatcher {
           for (const [taskId, { nodeId, status }] of batch) {
             const task = tx.get('tasks', taskId);
             // Deleted, rebound or already further on: the report is stale, not an error.
-            const next = task && withTaskStatus(task, nodeId, status);
-            if (next) {
-              tx.update('tasks', next);
+            // Only the report goes into the log; every member merges it the same way.
+            if (task && withTaskStatus(task, nodeId, status)) {
+              tx.updateTaskStatus(taskId, nodeId, status);
               written++;
             }
           }

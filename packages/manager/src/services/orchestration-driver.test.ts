@@ -6,13 +6,13 @@ import { durationFromMs, pb } from '@shoal/api';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ServiceApi } from '../control/service-api.js';
-import { withTaskStatus } from '../dispatcher/task-status.js';
 import { testContainerSpec } from '../orchestrator/testing.js';
 import { type TestNode, testNode } from '../scheduler/testing.js';
 import { LocalClusterStore } from '../store/cluster-store.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { StoreTx } from '../store/store-batch.js';
 import { StoreConflictError } from '../store/store-errors.js';
+import { withTaskStatus } from '../store/task-status.js';
 import { ORCHESTRATION_RETRY_MS, OrchestrationDriver } from './orchestration-driver.js';
 
 const S = pb.TaskState;

@@ -320,4 +320,58 @@ describe('MemoryStore watches', () => {
     expect(calls).toEqual({ reset: 2, keysOf: 1 });
     await again.return?.();
   });
+
+  it('MemoryStore: merges task status reports forward only and skips stale ones without a conflict', async () => {
+    const { ASSIGNED, STARTING, RUNNING } = {
+      ASSIGNED: pb.TaskState.TASK_STATE_ASSIGNED,
+      STARTING: pb.TaskState.TASK_STATE_STARTING,
+      RUNNING: pb.TaskState.TASK_STATE_RUNNING,
+    };
+    const store = new MemoryStore();
+    const spec = pb.TaskSpec.fromPartial({ container: { image: 'app:v1' } });
+    commit(store, 1, (tx) =>
+      tx.create(
+        'tasks',
+        pb.Task.fromPartial({ id: 't1', nodeId: 'n1', spec, status: { state: ASSIGNED } }),
+      ),
+    );
+    const watch = store.watch();
+    const report = (state: pb.TaskState) =>
+      pb.TaskStatus.fromPartial({ state, message: `report ${state}` });
+    expect(commit(store, 2, (tx) => tx.updateTaskStatus('t1', 'n1', report(RUNNING))).ok).toBe(
+      true,
+    );
+    const running = store.get('tasks', 't1')!;
+    expect(running.status?.state).toBe(RUNNING);
+    expect(running.meta?.version).toBe(2);
+    expect(running.spec?.container?.image).toBe('app:v1');
+    // Going back, from another node, for a task that does not exist: skipped, not refused.
+    for (const [index, taskId, nodeId, state] of [
+      [3, 't1', 'n1', STARTING],
+      [4, 't1', 'n2', RUNNING],
+      [5, 'gone', 'n1', RUNNING],
+    ] as const) {
+      expect(
+        commit(store, index, (tx) => tx.updateTaskStatus(taskId, nodeId, report(state))).ok,
+      ).toBe(true);
+    }
+    expect(store.get('tasks', 't1')).toBe(running);
+    const events = await take(watch, 1);
+    await watch.return?.();
+    expect(events.map((e) => [e.type, e.version])).toEqual([['update', 2]]);
+  });
+
+  it('MemoryStore: refuses a batch whose task status report names no task, or one task twice', () => {
+    const store = new MemoryStore();
+    commit(store, 1, (tx) => tx.create('tasks', pb.Task.fromPartial({ id: 't1', nodeId: 'n1' })));
+    const status = pb.TaskStatus.fromPartial({ state: pb.TaskState.TASK_STATE_RUNNING });
+    const noTask = commit(store, 2, (tx) => tx.updateTaskStatus('', 'n1', status));
+    expect(noTask.ok ? '' : noTask.error.message).toMatch(/names no task or no status/);
+    const twice = commit(store, 3, (tx) => {
+      tx.updateTaskStatus('t1', 'n1', status);
+      tx.updateTaskStatus('t1', 'n1', { ...status, message: 'again' });
+    });
+    expect(twice.ok ? '' : twice.error.message).toMatch(/task "t1" is changed twice in one batch/);
+    expect(store.get('tasks', 't1')?.status?.state ?? 0).toBe(0);
+  });
 });

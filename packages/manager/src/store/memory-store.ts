@@ -13,6 +13,7 @@ import {
   type TableObjects,
   UNIQUE_NAME_TABLES,
 } from './tables.js';
+import { withTaskStatus } from './task-status.js';
 
 /** How the store is tuned; every field is optional. */
 export interface MemoryStoreOptions {
@@ -154,6 +155,11 @@ export class MemoryStore {
       return { ok: false, version: index, proposalId: batch.proposalId, error: conflict };
     const events: StoreEvent[] = [];
     for (const action of batch.actions) {
+      if (action.kind === pb.StoreAction_Kind.KIND_TASK_STATUS) {
+        const event = this.#applyTaskStatus(action.taskStatus!, index);
+        if (event) events.push(event);
+        continue;
+      }
       const entry = entryFromWire(action.object)!;
       const type = ACTION_TYPES[action.kind as keyof typeof ACTION_TYPES];
       const table = this.#tables[entry.table] as Map<string, TableEntry['object']>;
@@ -174,6 +180,18 @@ export class MemoryStore {
     }
     for (const event of events) this.#publish(event);
     return { ok: true, version: index, proposalId: batch.proposalId };
+  }
+
+  // A report for a task gone, rebound or already further on is stale, not a conflict:
+  // every member skips it alike.
+  #applyTaskStatus(change: pb.TaskStatusChange, index: number): StoreEvent | undefined {
+    const tasks = this.#tables.tasks;
+    const task = tasks.get(change.taskId);
+    const next = task && change.status && withTaskStatus(task, change.nodeId, change.status);
+    if (!next) return undefined;
+    const object = { ...next, meta: { ...next.meta!, version: index } };
+    tasks.set(object.id, object);
+    return { type: 'update', table: 'tasks', object, version: index };
   }
 
   /** Applies an entry that holds no store batch (a Raft no-op or a membership change). */
@@ -294,6 +312,25 @@ export class MemoryStore {
       }
     }
     for (const action of batch.actions) {
+      if (action.kind === pb.StoreAction_Kind.KIND_TASK_STATUS) {
+        const id = action.taskStatus?.taskId ?? '';
+        if (!id || !action.taskStatus?.status) {
+          return new StoreConflictError(
+            'tasks',
+            id,
+            'Apply store batch: a task status report names no task or no status',
+          );
+        }
+        if (touched.has(`tasks/${id}`)) {
+          return new StoreConflictError(
+            'tasks',
+            id,
+            `Apply store batch: task "${id}" is changed twice in one batch`,
+          );
+        }
+        touched.add(`tasks/${id}`);
+        continue;
+      }
       const entry = entryFromWire(action.object);
       if (!entry?.object.id) {
         return new StoreConflictError(

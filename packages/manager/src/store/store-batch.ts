@@ -3,6 +3,7 @@
 import { pb } from '@shoal/api';
 import type { MemoryStore } from './memory-store.js';
 import { entryToWire, type TableEntry, type TableName, type TableObjects } from './tables.js';
+import { withTaskStatus } from './task-status.js';
 
 /** A transaction over the store; its changes apply together or not at all. */
 export class StoreTx {
@@ -40,6 +41,21 @@ export class StoreTx {
 
   delete<T extends TableName>(table: T, object: TableObjects[T]): void {
     this.#record(pb.StoreAction_Kind.KIND_DELETE, { table, object } as TableEntry);
+  }
+
+  /**
+   * Records an agent's report for a task of `nodeId`, merged into the task when applied
+   * (forward only: see StoreAction.task_status). Reads in this transaction see it.
+   */
+  updateTaskStatus(taskId: string, nodeId: string, status: pb.TaskStatus): void {
+    this.#actions.push({
+      kind: pb.StoreAction_Kind.KIND_TASK_STATUS,
+      object: undefined,
+      taskStatus: { taskId, nodeId, status },
+    });
+    const task = this.get('tasks', taskId);
+    const next = task && withTaskStatus(task, nodeId, status);
+    if (next) this.#pending.set(`tasks/${taskId}`, next);
   }
 
   /** Whether the transaction recorded anything. */

@@ -6,7 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { Cluster, Network, Node, Service, Task } from "./objects.js";
+import { Cluster, Network, Node, Service, Task, TaskStatus } from "./objects.js";
 
 export const protobufPackage = "shoal.v1";
 
@@ -24,13 +24,25 @@ export interface StoreObject {
 
 export interface StoreAction {
   kind: StoreAction_Kind;
-  object?: StoreObject | undefined;
+  /** CREATE, UPDATE, DELETE: the object. */
+  object?:
+    | StoreObject
+    | undefined;
+  /**
+   * TASK_STATUS: the report. Applied forward only, as the dispatcher accepts reports: a
+   * task gone or bound to another node, a state going back or an unchanged status is
+   * skipped, never a conflict. A few dozen bytes in the log instead of the whole task,
+   * which every member would decode for every report.
+   */
+  taskStatus?: TaskStatusChange | undefined;
 }
 
 export enum StoreAction_Kind {
   KIND_CREATE = 0,
   KIND_UPDATE = 1,
   KIND_DELETE = 2,
+  /** KIND_TASK_STATUS - An agent's task status report, merged into the stored task on apply. */
+  KIND_TASK_STATUS = 3,
   UNRECOGNIZED = -1,
 }
 
@@ -45,6 +57,9 @@ export function storeAction_KindFromJSON(object: any): StoreAction_Kind {
     case 2:
     case "KIND_DELETE":
       return StoreAction_Kind.KIND_DELETE;
+    case 3:
+    case "KIND_TASK_STATUS":
+      return StoreAction_Kind.KIND_TASK_STATUS;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -60,10 +75,18 @@ export function storeAction_KindToJSON(object: StoreAction_Kind): string {
       return "KIND_UPDATE";
     case StoreAction_Kind.KIND_DELETE:
       return "KIND_DELETE";
+    case StoreAction_Kind.KIND_TASK_STATUS:
+      return "KIND_TASK_STATUS";
     case StoreAction_Kind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
+}
+
+export interface TaskStatusChange {
+  taskId: string;
+  nodeId: string;
+  status?: TaskStatus | undefined;
 }
 
 /** Applied all or nothing: one conflicting action rejects the whole batch on every member. */
@@ -247,7 +270,7 @@ export const StoreObject: MessageFns<StoreObject> = {
 };
 
 function createBaseStoreAction(): StoreAction {
-  return { kind: 0, object: undefined };
+  return { kind: 0, object: undefined, taskStatus: undefined };
 }
 
 export const StoreAction: MessageFns<StoreAction> = {
@@ -257,6 +280,9 @@ export const StoreAction: MessageFns<StoreAction> = {
     }
     if (message.object !== undefined) {
       StoreObject.encode(message.object, writer.uint32(18).fork()).join();
+    }
+    if (message.taskStatus !== undefined) {
+      TaskStatusChange.encode(message.taskStatus, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -290,6 +316,14 @@ export const StoreAction: MessageFns<StoreAction> = {
             message.object = StoreObject.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.taskStatus = TaskStatusChange.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -306,6 +340,11 @@ export const StoreAction: MessageFns<StoreAction> = {
     return {
       kind: isSet(object.kind) ? storeAction_KindFromJSON(object.kind) : 0,
       object: isSet(object.object) ? StoreObject.fromJSON(object.object) : undefined,
+      taskStatus: isSet(object.taskStatus)
+        ? TaskStatusChange.fromJSON(object.taskStatus)
+        : isSet(object.task_status)
+        ? TaskStatusChange.fromJSON(object.task_status)
+        : undefined,
     };
   },
 
@@ -316,6 +355,9 @@ export const StoreAction: MessageFns<StoreAction> = {
     }
     if (message.object !== undefined) {
       obj.object = StoreObject.toJSON(message.object);
+    }
+    if (message.taskStatus !== undefined) {
+      obj.taskStatus = TaskStatusChange.toJSON(message.taskStatus);
     }
     return obj;
   },
@@ -328,6 +370,120 @@ export const StoreAction: MessageFns<StoreAction> = {
     message.kind = object.kind ?? 0;
     message.object = (object.object !== undefined && object.object !== null)
       ? StoreObject.fromPartial(object.object)
+      : undefined;
+    message.taskStatus = (object.taskStatus !== undefined && object.taskStatus !== null)
+      ? TaskStatusChange.fromPartial(object.taskStatus)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTaskStatusChange(): TaskStatusChange {
+  return { taskId: "", nodeId: "", status: undefined };
+}
+
+export const TaskStatusChange: MessageFns<TaskStatusChange> = {
+  encode(message: TaskStatusChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(18).string(message.nodeId);
+    }
+    if (message.status !== undefined) {
+      TaskStatus.encode(message.status, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskStatusChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskStatusChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.status = TaskStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskStatusChange {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      status: isSet(object.status) ? TaskStatus.fromJSON(object.status) : undefined,
+    };
+  },
+
+  toJSON(message: TaskStatusChange): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.status !== undefined) {
+      obj.status = TaskStatus.toJSON(message.status);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TaskStatusChange>, I>>(base?: I): TaskStatusChange {
+    return TaskStatusChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskStatusChange>, I>>(object: I): TaskStatusChange {
+    const message = createBaseTaskStatusChange();
+    message.taskId = object.taskId ?? "";
+    message.nodeId = object.nodeId ?? "";
+    message.status = (object.status !== undefined && object.status !== null)
+      ? TaskStatus.fromPartial(object.status)
       : undefined;
     return message;
   },
