@@ -7,7 +7,6 @@ import type { pb } from '@shoal/api';
 import { ShoalError } from '@shoal/api';
 import type { Logger } from 'pino';
 import type { ClusterStore } from '../store/cluster-store.js';
-import { withTaskStatus } from '../store/task-status.js';
 import type { DispatcherClock, TimerHandle } from './dispatcher-clock.js';
 import { updateWithRetry } from './update-with-retry.js';
 
@@ -163,13 +162,9 @@ export class TaskStatusBatcher {
         (tx) => {
           written = 0;
           for (const [taskId, { nodeId, status }] of batch) {
-            const task = tx.get('tasks', taskId);
-            // Deleted, rebound or already further on: the report is stale, not an error.
-            // Only the report goes into the log; every member merges it the same way.
-            if (task && withTaskStatus(task, nodeId, status)) {
-              tx.updateTaskStatus(taskId, nodeId, status);
-              written++;
-            }
+            // Only the report goes into the log; every member merges it the same way. One
+            // for a task deleted, rebound or already further on is stale, not an error.
+            if (tx.updateTaskStatus(taskId, nodeId, status)) written++;
           }
         },
         { attempts: this.#o.storeAttempts },

@@ -45,17 +45,21 @@ export class StoreTx {
 
   /**
    * Records an agent's report for a task of `nodeId`, merged into the task when applied
-   * (forward only: see StoreAction.task_status). Reads in this transaction see it.
+   * (forward only: see StoreAction.task_status). Reads in this transaction see it. A
+   * report that changes nothing here (task gone or rebound, state going back, status
+   * unchanged) is not recorded: false.
    */
-  updateTaskStatus(taskId: string, nodeId: string, status: pb.TaskStatus): void {
+  updateTaskStatus(taskId: string, nodeId: string, status: pb.TaskStatus): boolean {
+    const task = this.get('tasks', taskId);
+    const next = task && withTaskStatus(task, nodeId, status);
+    if (!next) return false;
     this.#actions.push({
       kind: pb.StoreAction_Kind.KIND_TASK_STATUS,
       object: undefined,
       taskStatus: { taskId, nodeId, status },
     });
-    const task = this.get('tasks', taskId);
-    const next = task && withTaskStatus(task, nodeId, status);
-    if (next) this.#pending.set(`tasks/${taskId}`, next);
+    this.#pending.set(`tasks/${taskId}`, next);
+    return true;
   }
 
   /** Whether the transaction recorded anything. */

@@ -14,7 +14,7 @@ import { pb } from '@shoal/api';
  *
  * @example
  * const next = withTaskStatus(task, 'n1', { ...status, state: pb.TaskState.TASK_STATE_RUNNING });
- * if (next) tx.update('tasks', next);
+ * if (next) tasks.set(next.id, next);
  */
 export function withTaskStatus(
   task: pb.Task,
