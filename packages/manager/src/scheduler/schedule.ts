@@ -167,13 +167,13 @@ const placeOneByOne: Place = (tasks, constraints, loads, assignments, unschedula
     const candidates = task.nodeId
       ? [loads.get(task.nodeId)].filter((l) => l !== undefined)
       : [...loads.values()];
-    const fit = candidates.filter((load) => !firstFailedFilter(load, task, constraints));
+    const { fit, failures } = applyFilters(candidates, task, constraints);
     const best = pickNode(fit, task, loads);
     if (best) {
       addTask(best, task);
       assignments.push({ taskId: task.id, nodeId: best.node.id });
     } else {
-      unschedulable.push({ taskId: task.id, reason: explain(candidates, task, constraints) });
+      unschedulable.push({ taskId: task.id, reason: explain(failures) });
     }
   }
 };
@@ -195,7 +195,7 @@ const placeGroup: Place = (tasks, constraints, loads, assignments, unschedulable
       a.total - b.total ||
       compareIds(a.node.id, b.node.id),
   );
-  heap.init([...loads.values()].filter((load) => !firstFailedFilter(load, tasks[0]!, constraints)));
+  heap.init(applyFilters([...loads.values()], tasks[0]!, constraints).fit);
   let reason: string | undefined;
   for (const task of tasks) {
     let best = heap.peek();
@@ -209,7 +209,7 @@ const placeGroup: Place = (tasks, constraints, loads, assignments, unschedulable
       assignments.push({ taskId: task.id, nodeId: best.node.id });
     } else {
       // Nothing fits now, and nothing will for the rest of the group.
-      reason ??= explain([...loads.values()], task, constraints);
+      reason ??= explain(applyFilters([...loads.values()], task, constraints).failures);
       unschedulable.push({ taskId: task.id, reason });
     }
   }
@@ -329,18 +329,24 @@ function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-// Docker's explanation: how many nodes fail each filter, counting each node against the
-// first filter it fails.
-function explain(
+// The candidates that pass every filter, and how many fail each, counting a node
+// against the first filter it fails (Docker's explanation).
+function applyFilters(
   candidates: readonly NodeLoad[],
   task: pb.Task,
   constraints: readonly Constraint[],
-): string {
+): { fit: NodeLoad[]; failures: Map<FilterName, number> } {
+  const fit: NodeLoad[] = [];
   const failures = new Map<FilterName, number>();
   for (const load of candidates) {
     const failed = firstFailedFilter(load, task, constraints);
     if (failed) failures.set(failed, (failures.get(failed) ?? 0) + 1);
+    else fit.push(load);
   }
+  return { fit, failures };
+}
+
+function explain(failures: ReadonlyMap<FilterName, number>): string {
   const parts = FILTER_ORDER.filter((f) => failures.has(f)).map((f) => {
     const n = failures.get(f)!;
     return EXPLAIN[f](`${n} node${n === 1 ? '' : 's'}`);
