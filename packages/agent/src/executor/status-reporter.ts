@@ -2,9 +2,10 @@
 // through: a report lost while the session moves to a new leader would leave `service
 // ps` wrong until the task changes again. What is pushed together goes in one call (sent
 // once the pushing code yields), and a second call may leave while the first waits for
-// the manager (which answers once its batch is committed, ~100 ms): a task's RUNNING
-// does not wait behind another task's STARTING. The manager keeps each task's status forward only and
-// drops a status that would move it back, so the order calls land in does not matter.
+// the manager (which answers once its batch is committed): a task's RUNNING does not
+// wait behind another task's STARTING. The manager keeps each task's status forward
+// only and drops a status that would move it back, so the order calls land in does not
+// matter.
 // The queue is bounded by construction: the executor reports each task's states forward
 // only, so a task holds at most one update per TaskState.
 import type { pb } from '@shoal/api';

@@ -1,7 +1,7 @@
 // One agent's Assignments stream: the full set of its tasks, then the changes, batched
-// (a batch period from the first change, or a full batch) and coalesced per task while the stream is slow, so
-// a burst of store writes costs one message and a slow agent costs bounded memory (at
-// most one pending change per task). A store reset or a watch that fell behind starts
+// (a period from the first change, or a full batch) and coalesced per task while the
+// stream is slow, so a burst of store writes costs one message and a slow agent costs
+// bounded memory (at most one pending change per task). A store reset or a watch that fell behind starts
 // over with a new COMPLETE message, which the agent handles as after a reconnect.
 import type * as grpc from '@grpc/grpc-js';
 import { pb } from '@shoal/api';
