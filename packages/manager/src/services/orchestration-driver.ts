@@ -370,9 +370,10 @@ export class OrchestrationDriver {
     for (const id of pending) {
       if (observedState(working.get(id)!) === TASK_STATE_NEW) changes.markPending(id);
     }
-    // Scheduling costs tasks × nodes: in slices with the event loop let in between, so a
-    // service of 10,000 replicas does not hold up the dispatcher's heartbeats. Each slice
-    // sees the placements of the ones before (they are in the working view).
+    // Tasks with spread preferences (or on a node already) cost nodes each to place: in
+    // slices with the event loop let in between, so a service of 10,000 of them does not
+    // hold up the dispatcher's heartbeats. Each slice sees the placements of the ones
+    // before (they are in the working view).
     for (let from = 0; from < pending.length; from += this.#scheduleBatchSize) {
       if (from > 0) {
         await new Promise((resolve) => setImmediate(resolve));
